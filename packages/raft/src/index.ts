@@ -1,0 +1,32 @@
+/**
+ * @pontoon/raft: a pure, deterministic Raft consensus core.
+ *
+ * Start with RawNode (see the package README); the types below are what it consumes and emits.
+ */
+export * from './types.js';
+export * from './errors.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export type { Rand } from './rand.js';
+export { SeededRand } from './rand.js';
+export type { Config, ResolvedConfig } from './config.js';
+export { ReadOnlyOption, validateConfig } from './config.js';
+export type { Storage } from './storage.js';
+export { MemoryStorage } from './storage.js';
+export type { Ready } from './ready.js';
+export { mustSync } from './ready.js';
+export type { ReadState } from './read-only.js';
+export type { BasicStatus, Status } from './status.js';
+export { RawNode, SnapshotStatus, ProgressType } from './raw-node.js';
+export type { Peer } from './raw-node.js';
+export { Raft, CampaignType, isLocalMsgTarget, decodeConfChangeEntry } from './raft.js';
+export { LocalAppendThread, LocalApplyThread } from './local-threads.js';
+export * from './conf-change.js';
+export { Progress } from './tracker/progress.js';
+export { ProgressStateType } from './tracker/state.js';
+export { ProgressTracker, TrackerConfig } from './tracker/progress-tracker.js';
+export { VoteResult } from './quorum/quorum.js';
+export { MajorityConfig } from './quorum/majority.js';
+export { JointConfig } from './quorum/joint.js';
+export { validateMessage } from './message-validation.js';
+export * from './describe.js';
