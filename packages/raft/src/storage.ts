@@ -37,7 +37,7 @@ export interface Storage {
   initialState(): { hardState: HardState; confState: ConfState };
 
   /**
-   * The consecutive entries in `[lo, hi)`. Their total size ({@link entrySize}) is capped at
+   * The consecutive entries in `[lo, hi)`. Their total size (`entrySize()` of types.ts) is capped at
    * `maxSize` (Infinity: no cap), but at least one entry is returned if the range holds any,
    * even when that entry alone is over the cap.
    *

@@ -102,7 +102,7 @@ export class RaftLog {
    * A conflict at or below the commit index means two leaders disagree on a committed entry:
    * an AssertionError, never a truncation.
    */
-  maybeAppend(index: number, logTerm: number, committed: number, ents: readonly Entry[]): AppendResult {
+  maybeAppend(index: number, logTerm: number, committed: number, ents: readonly Entry[]): Readonly<AppendResult> {
     if (!this.matchTerm(index, logTerm)) return REJECTED;
 
     const lastNewIndex = index + ents.length;
@@ -119,8 +119,8 @@ export class RaftLog {
     return { lastNewIndex, ok: true };
   }
 
-  /** {@link maybeAppend} for an append given as etcd's logSlice (its `term` is not used yet). */
-  maybeAppendSlice(a: LogSlice, committed: number): AppendResult {
+  /** {@link RaftLog.maybeAppend} for an append given as etcd's logSlice (its `term` is not used yet). */
+  maybeAppendSlice(a: LogSlice, committed: number): Readonly<AppendResult> {
     return this.maybeAppend(a.prev.index, a.prev.term, committed, a.entries);
   }
 
@@ -183,7 +183,7 @@ export class RaftLog {
     return this.unstable.nextEntries();
   }
 
-  /** Same as {@link nextUnstableEnts} (the name in older etcd releases). */
+  /** Same as {@link RaftLog.nextUnstableEnts} (the name in older etcd releases). */
   unstableEntries(): Entry[] {
     return this.unstable.nextEntries();
   }

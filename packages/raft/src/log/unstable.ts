@@ -217,7 +217,7 @@ export class Unstable {
   }
 
   /**
-   * The unstable entries in `[lo, hi)`, capped at `maxSize` bytes ({@link entrySize}) but at
+   * The unstable entries in `[lo, hi)`, capped at `maxSize` bytes (`entrySize()`) but at
    * least one if the range is not empty. A copy the caller owns. The whole range must be in the
    * unstable log (an AssertionError otherwise).
    */

@@ -72,11 +72,11 @@ export class MajorityConfig implements Iterable<number> {
       info.push({ id, idx: idx ?? 0, ok: idx !== undefined, bar: 0 });
     }
 
-    // The i-th smallest index gets a bar of length i, except that a row whose index equals the
-    // previous one keeps a zero bar (etcd's rendering, which the scenario files pin).
+    // The i-th smallest index gets a bar of length i (a sort of progress bar); equal indexes
+    // get equal bars.
     info.sort((a, b) => a.idx - b.idx || a.id - b.id);
     for (let i = 1; i < info.length; i++) {
-      if (info[i - 1]!.idx < info[i]!.idx) info[i]!.bar = i;
+      info[i]!.bar = info[i - 1]!.idx < info[i]!.idx ? i : info[i - 1]!.bar;
     }
     info.sort((a, b) => a.id - b.id);
 

@@ -338,13 +338,18 @@ export type DatadrivenHandler = (d: TestData) => string;
 
 /**
  * Runs every directive of a datadriven text through `handler` and compares its output with the
- * expected output, both with log lines stripped. A handler that throws fails that directive
+ * expected output, both normalized (by default: log lines stripped). A handler that throws fails that directive
  * and stops the file (as t.Fatal does in Go): later directives depend on the state it left.
  */
-export function runDatadrivenText(text: string, file: string, handler: DatadrivenHandler): CaseResult[] {
+export function runDatadrivenText(
+  text: string,
+  file: string,
+  handler: DatadrivenHandler,
+  normalize: (s: string) => string = stripLogLines,
+): CaseResult[] {
   const results: CaseResult[] = [];
   for (const d of parseDatadriven(text, file)) {
-    const expected = stripLogLines(d.expected);
+    const expected = normalize(d.expected);
     let actual: string;
     try {
       actual = handler(d);
@@ -360,15 +365,19 @@ export function runDatadrivenText(text: string, file: string, handler: Datadrive
       break;
     }
     if (actual !== '' && !actual.endsWith('\n')) actual += '\n';
-    actual = stripLogLines(actual);
+    actual = normalize(actual);
     results.push({ pos: d.pos, cmd: d.cmd, expected, actual, ok: expected === actual });
   }
   return results;
 }
 
 /** runDatadrivenText on a file read from disk; `pos` names the file by its path. */
-export function runDatadrivenFile(path: string, handler: DatadrivenHandler): CaseResult[] {
-  return runDatadrivenText(readFileSync(path, 'utf8'), path, handler);
+export function runDatadrivenFile(
+  path: string,
+  handler: DatadrivenHandler,
+  normalize?: (s: string) => string,
+): CaseResult[] {
+  return runDatadrivenText(readFileSync(path, 'utf8'), path, handler, normalize);
 }
 
 /**
@@ -382,9 +391,13 @@ export function describeMismatch(r: CaseResult, context = 3, maxLines = 12): str
   while (i < exp.length && i < act.length && exp[i] === act[i]) i++;
   const from = Math.max(0, i - context);
   const lines = [`${r.pos}: ${r.cmd}: output differs at line ${i + 1}`];
-  lines.push('  expected:');
-  for (const l of exp.slice(from, i + maxLines)) lines.push(`    | ${l}`);
-  lines.push('  actual:');
-  for (const l of act.slice(from, i + maxLines)) lines.push(`    | ${l}`);
+  // Lines that differ from the other side are marked with '!'.
+  const show = (label: string, mine: string[], other: string[]): void => {
+    lines.push(`  ${label}:`);
+    const end = Math.min(mine.length, i + maxLines);
+    for (let j = from; j < end; j++) lines.push(`  ${mine[j] === other[j] ? ' ' : '!'} | ${mine[j]}`);
+  };
+  show('expected', exp, act);
+  show('actual', act, exp);
   return lines.join('\n');
 }
