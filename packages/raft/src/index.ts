@@ -30,3 +30,5 @@ export { MajorityConfig } from './quorum/majority.js';
 export { JointConfig } from './quorum/joint.js';
 export { validateMessage } from './message-validation.js';
 export * from './describe.js';
+export type { LogStore, LogWrite } from './log-store.js';
+export type { Transport, SnapshotSendStatus } from './transport.js';

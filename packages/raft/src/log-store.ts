@@ -1,0 +1,37 @@
+import type { Storage } from './storage.js';
+import type { ConfState, Entry, HardState, Snapshot } from './types.js';
+
+/** What one Ready asks to persist, written atomically by a LogStore. */
+export interface LogWrite {
+  /** The new hard state, when it changed. */
+  hardState?: HardState | undefined;
+  /**
+   * New entries. Entries at or after the first one's index that are already stored are
+   * replaced: a new leader may overwrite an uncommitted suffix.
+   */
+  entries: readonly Entry[];
+  /** A snapshot received from the leader, to install before the entries. */
+  snapshot?: Snapshot | undefined;
+}
+
+/**
+ * A durable Raft log: the core reads it synchronously through Storage, the node driver writes
+ * it through append(). Implementations must make each append atomic (all of it or none of it
+ * survives a crash) and resolve its promise only once the write is durable: the driver sends
+ * acknowledgements that depend on it only then. The core reads entries from its own unstable log
+ * until they are durable, so a store may serve reads from memory as long as it never hands out
+ * an entry that a later write in flight replaces.
+ */
+export interface LogStore extends Storage {
+  /** Persists one Ready's worth of state; resolves when durable. Writes apply in call order. */
+  append(write: LogWrite): Promise<void>;
+  /**
+   * Records a snapshot of the local state machine taken at `index` (<= applied), with the
+   * configuration at that index. Does not drop entries; see compact().
+   */
+  createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot>;
+  /** Drops entries before `index` (which must be covered by a snapshot). */
+  compact(index: number): Promise<void>;
+  /** Flushes and releases the store. Idempotent. */
+  close(): Promise<void>;
+}
