@@ -36,7 +36,6 @@ import {
   leaveJoint,
 } from './conf-change.js';
 import type { ConfChangeI } from './conf-change.js';
-import { LocalAppendThread, LocalApplyThread } from './local-threads.js';
 import {
   EMPTY_BYTES,
   EntryType,
@@ -63,11 +62,6 @@ function isTransferCtx(ctx: Uint8Array | undefined): boolean {
   if (ctx === undefined || ctx.length !== CAMPAIGN_TRANSFER_CTX.length) return false;
   for (let i = 0; i < ctx.length; i++) if (ctx[i] !== CAMPAIGN_TRANSFER_CTX[i]) return false;
   return true;
-}
-
-/** Whether `id` names one of the local storage threads rather than a peer. */
-export function isLocalMsgTarget(id: number): boolean {
-  return id === LocalAppendThread || id === LocalApplyThread;
 }
 
 /** A ConfChange entry's payload decoded; an empty payload is the "leave joint" V2 change. */

@@ -5,14 +5,14 @@
  */
 import type { Config } from './config.js';
 import { StepError, StepPeerNotFoundError, PontoonError, invariant } from './errors.js';
-import { Raft, isLocalMsgTarget } from './raft.js';
+import { Raft } from './raft.js';
 import type { Ready } from './ready.js';
 import { mustSync } from './ready.js';
 import type { BasicStatus, Status } from './status.js';
 import type { Progress } from './tracker/progress.js';
 import { confChangeAsV2, encodeConfChange, marshalConfChange } from './conf-change.js';
 import type { ConfChangeI } from './conf-change.js';
-import { LocalAppendThread, LocalApplyThread } from './local-threads.js';
+import { LocalAppendThread, LocalApplyThread, isLocalMsgTarget } from './local-threads.js';
 import { validateMessage } from './message-validation.js';
 import {
   ConfChangeType,

@@ -8,7 +8,8 @@
  * The commands, grouped by concept:
  * - nodes (interaction-nodes.ts): add-nodes, campaign, propose, propose-conf-change,
  *   tick-election, tick-heartbeat, transfer-leadership, forget-leader, report-unreachable,
- *   set-randomized-election-timeout, compact, raft-log, raft-state, status
+ *   set-randomized-election-timeout, compact, raft-log, raft-state, status; and, ours rather
+ *   than etcd's, read-index
  * - the Ready loop (interaction-ready.ts): process-ready, process-append-thread,
  *   process-apply-thread
  * - the network (interaction-network.ts): deliver-msgs, send-snapshot, stabilize
@@ -148,6 +149,8 @@ export class InteractionEnv {
         return network.handleSendSnapshot(this, c);
       case 'propose':
         return nodes.handlePropose(this, c);
+      case 'read-index':
+        return nodes.handleReadIndex(this, c);
       case 'report-unreachable':
         return nodes.handleReportUnreachable(this, c);
       default:

@@ -53,7 +53,10 @@ function raftConfigStub(): Omit<Config, 'id' | 'storage'> {
  * add-nodes <n> [voters=(1,2,3)] [learners=(4,5)] [index=2] [content=foo]
  *   [async-storage-writes=true] [prevote=true] [checkquorum=true] [inflight=2]
  *   [max-committed-size-per-ready=1] [disable-conf-change-validation=true]
- *   [read-only=safe|lease-based]
+ *   [read-only=safe|lease-based] [step-down-on-removal=true] [max-uncommitted-size=<bytes>]
+ *
+ * step-down-on-removal is etcd's own flag (Config.StepDownOnRemoval). max-uncommitted-size
+ * (Config.MaxUncommittedEntriesSize) is ours: etcd's harness has no spelling for it.
  */
 export function handleAddNodes(env: InteractionEnv, c: Cmd): void {
   const n = firstAsInt(c);
@@ -93,6 +96,12 @@ export function handleAddNodes(env: InteractionEnv, c: Cmd): void {
           break;
         case 'disable-conf-change-validation':
           cfg.disableConfChangeValidation = scanBool(c, arg, i);
+          break;
+        case 'step-down-on-removal':
+          cfg.stepDownOnRemoval = scanBool(c, arg, i);
+          break;
+        case 'max-uncommitted-size':
+          cfg.maxUncommittedEntriesSize = scanUint(c, arg, i);
           break;
         case 'read-only':
           switch (arg.vals[i]) {
@@ -182,6 +191,18 @@ export function handlePropose(env: InteractionEnv, c: Cmd): void {
   const idx = firstAsNodeIdx(c);
   if (c.args.length !== 2 || c.args[1]!.vals.length > 0) fatal(c, 'expected exactly one key with no vals');
   env.node(idx).rawNode.propose(utf8.encode(c.args[1]!.key));
+}
+
+/**
+ * read-index <id> <ctx>: calls <id>.readIndex(<ctx>) (etcd's RawNode.ReadIndex). Not an etcd
+ * harness command: ours, for ReadIndex scenarios. The answer, if any, shows up later as
+ * `ReadStates [{<index> [<ctx bytes>]}]` in a Ready of the node, as etcd's DescribeReady prints
+ * it. Like etcd's RawNode.ReadIndex, a request that cannot be served is dropped silently.
+ */
+export function handleReadIndex(env: InteractionEnv, c: Cmd): void {
+  const idx = firstAsNodeIdx(c);
+  if (c.args.length !== 2 || c.args[1]!.vals.length > 0) fatal(c, 'expected a node id and one request context');
+  env.node(idx).rawNode.readIndex(utf8.encode(c.args[1]!.key));
 }
 
 /**

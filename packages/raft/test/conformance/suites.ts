@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { runDatadrivenFile, type CaseResult, type DatadrivenHandler } from './datadriven.js';
 import { interactionHandler } from './interaction-env.js';
 import { normalizeInteractionOutput } from './interaction-compare.js';
+import { quorumHandler } from './quorum-handler.js';
+import { confChangeHandler } from './confchange-handler.js';
 
 export interface Suite {
   /** A handler for one file (its state lives as long as the file runs). */
@@ -16,6 +18,8 @@ export interface Suite {
 }
 
 export const suites: Record<string, Suite> = {
+  quorum: { newHandler: quorumHandler },
+  confchange: { newHandler: confChangeHandler },
   interaction: { newHandler: () => interactionHandler(), normalize: normalizeInteractionOutput },
 };
 
