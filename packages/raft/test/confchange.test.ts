@@ -3,7 +3,7 @@
  * datadriven_test.go), and confchange/quick_test.go and restore_test.go as properties.
  */
 
-import { readdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,10 +11,12 @@ import { confChangesFromString, confStateEquivalent } from '../src/conf-change.j
 import { Changer, type ChangeResult, describeConfChanges } from '../src/confchange/changer.js';
 import { restore } from '../src/confchange/restore.js';
 import { ConfChangeError } from '../src/errors.js';
-import { progressMapToString, type ProgressMap } from '../src/tracker/progress.js';
+import { type ProgressMap } from '../src/tracker/progress.js';
 import { ProgressTracker, type TrackerConfig } from '../src/tracker/progress-tracker.js';
 import { type ConfChangeSingle, ConfChangeType, type ConfState } from '../src/types.js';
-import { argBool, describeMismatch, runDatadrivenFile, type TestData } from './conformance/datadriven.js';
+import { confChangeHandler, type ConfChangeStats } from './conformance/confchange-handler.js';
+import { describeMismatch, runDatadrivenFile, runDatadrivenText } from './conformance/datadriven.js';
+import { suiteFiles } from './conformance/suites.js';
 
 const DATA_DIR = fileURLToPath(new URL('../../../../shared/conformance/etcd-raft/confchange', import.meta.url));
 
@@ -24,68 +26,65 @@ function install(tr: ProgressTracker, [cfg, trk]: ChangeResult): void {
   tr.progress = trk;
 }
 
-/**
- * One scenario file against one tracker (max inflight 10), the changer's last index counting
- * up by one with every directive, failed ones included (etcd's defer).
- */
-function confChangeHandler(stats: { errors: number; sameWording: number }): (d: TestData) => string {
-  const tr = new ProgressTracker(10, 0);
-  let lastIndex = 0;
-  return (d) => {
-    const c = new Changer(tr, lastIndex++);
-    try {
-      const ccs = confChangesFromString(d.input);
-      let res: ChangeResult;
-      switch (d.cmd) {
-        case 'simple':
-          res = c.simple(...ccs);
-          break;
-        case 'enter-joint':
-          res = c.enterJoint(argBool(d, 'autoleave'), ...ccs);
-          break;
-        case 'leave-joint':
-          if (ccs.length > 0) throw new ConfChangeError('this command takes no input');
-          res = c.leaveJoint();
-          break;
-        default:
-          return 'unknown command\n';
-      }
-      install(tr, res);
-      return `${tr.config.toString()}\n${progressMapToString(tr.progress)}`;
-    } catch (e) {
-      if (!(e instanceof ConfChangeError)) throw e;
-      // Conformance rule: where etcd printed an error, we must fail the same way (a refused
-      // conf change); the wording is ours. A successful change always prints `voters=`.
-      const expectedError = !d.expected.startsWith('voters=');
-      stats.errors++;
-      if (d.expected === `${e.message}\n`) stats.sameWording++;
-      return expectedError ? d.expected : `ConfChangeError: ${e.message}\n`;
-    }
-  };
-}
-
+// The handler is the conformance suite's: conformance/confchange-handler.ts.
 describe('confchange conformance (etcd-raft/confchange)', () => {
-  const files = readdirSync(DATA_DIR)
-    .filter((f) => f.endsWith('.txt'))
-    .sort();
+  const files = suiteFiles(DATA_DIR);
 
   it('finds the scenario files', () => {
     expect(files.length).toBeGreaterThan(0);
   });
 
   for (const file of files) {
-    it(file, () => {
-      const stats = { errors: 0, sameWording: 0 };
-      const results = runDatadrivenFile(`${DATA_DIR}/${file}`, confChangeHandler(stats));
+    it(basename(file), () => {
+      const stats: ConfChangeStats = { refused: 0, sameWording: 0 };
+      const results = runDatadrivenFile(file, confChangeHandler(stats));
       const failed = results.filter((r) => !r.ok);
       console.log(
-        `confchange/${file}: ${results.length - failed.length}/${results.length} cases passed ` +
-          `(${stats.errors} refused changes, ${stats.sameWording} worded as etcd)`,
+        `confchange/${basename(file)}: ${results.length - failed.length}/${results.length} cases passed ` +
+          `(${stats.refused} refused changes, ${stats.sameWording} worded as etcd)`,
       );
       expect(failed.map((r) => describeMismatch(r)).join('\n\n')).toBe('');
       expect(results.length).toBeGreaterThan(0);
     });
   }
+});
+
+describe('confchange scenario handler: errors', () => {
+  const run = (text: string): { ok: boolean[]; stats: ConfChangeStats } => {
+    const stats: ConfChangeStats = { refused: 0, sameWording: 0 };
+    const ok = runDatadrivenText(text, 'synthetic', confChangeHandler(stats)).map((r) => r.ok);
+    return { ok, stats };
+  };
+  const voter1 = 'simple\nv1\n----\nvoters=(1)\n1: StateProbe match=0 next=1\n\n';
+
+  it('passes a refused change worded as etcd', () => {
+    expect(run(`${voter1}simple\nr1\n----\nremoved all voters\n`)).toEqual({
+      ok: [true, true],
+      stats: { refused: 1, sameWording: 1 },
+    });
+  });
+
+  it('passes a refused change in other words: same kind of error (ConfChangeError)', () => {
+    expect(run(`${voter1}simple\nr1\n----\ncannot remove the last voter\n`)).toEqual({
+      ok: [true, true],
+      stats: { refused: 1, sameWording: 0 },
+    });
+  });
+
+  it('fails a change etcd refused but we applied', () => {
+    expect(run(`${voter1}simple\nv2\n----\nsome etcd error\n`).ok).toEqual([true, false]);
+  });
+
+  it('fails a change we refused but etcd applied', () => {
+    const ok = run(`${voter1}simple\nr1\n----\nvoters=()\n`).ok;
+    expect(ok).toEqual([true, false]);
+  });
+
+  it('takes only a one-line output for an error', () => {
+    // Refused (removed all voters), while the expected output has two lines: not an etcd error.
+    const ok = run(`${voter1}simple\nr1\n----\nremoved all voters\nand more\n`).ok;
+    expect(ok).toEqual([true, false]);
+  });
 });
 
 describe('confchange errors', () => {
