@@ -11,6 +11,7 @@ import type { ResolvedConfig } from './config.js';
 import { ReadOnlyOption, validateConfig } from './config.js';
 import type { Config } from './config.js';
 import {
+  ConfChangeError,
   ProposalDroppedError,
   SnapshotTemporarilyUnavailableError,
   invariant,
@@ -30,6 +31,7 @@ import { Changer } from './confchange/changer.js';
 import { restore as restoreConfig } from './confchange/restore.js';
 import {
   confChangeAsV2,
+  confStateEquivalent,
   decodeConfChange,
   decodeConfChangeV2,
   enterJoint,
@@ -76,19 +78,8 @@ function sortedIds(ids: Iterable<number>): number[] {
 }
 
 function assertConfStatesEquivalent(expected: ConfState, actual: ConfState): void {
-  const same = (a: number[], b: number[]): boolean => {
-    const x = sortedIds(a);
-    const y = sortedIds(b);
-    return x.length === y.length && x.every((v, i) => v === y[i]);
-  };
-  invariant(
-    same(expected.voters, actual.voters) &&
-      same(expected.learners, actual.learners) &&
-      same(expected.votersOutgoing, actual.votersOutgoing) &&
-      same(expected.learnersNext, actual.learnersNext) &&
-      expected.autoLeave === actual.autoLeave,
-    () => `conf states are not equivalent: ${JSON.stringify(expected)} vs ${JSON.stringify(actual)}`,
-  );
+  const diff = confStateEquivalent(expected, actual);
+  invariant(diff === undefined, () => `conf states are not equivalent: ${diff}`);
 }
 
 type StepFn = (r: Raft, m: Message) => void;
@@ -793,12 +784,27 @@ export class Raft {
       return false;
     }
 
-    this.raftLog.restore(s);
+    // Build the new configuration before touching the log: a snapshot whose ConfState does not
+    // describe a valid configuration is refused whole, never half-installed.
+    const trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
+    let restored: [TrackerConfig, ProgressMap];
+    try {
+      restored = restoreConfig(new Changer(trk, s.metadata.index), cs);
+    } catch (err) {
+      if (!(err instanceof ConfChangeError)) throw err;
+      this.logger.warn(`${this.id} ignored snapshot with an invalid ConfState: ${err.message}`);
+      return false;
+    }
+    trk.config = restored[0];
+    trk.progress = restored[1];
+    if (confStateEquivalent(cs, trk.confState()) !== undefined) {
+      this.logger.warn(`${this.id} ignored snapshot whose ConfState is not a valid configuration`);
+      return false;
+    }
 
-    // Reset the configuration and add the (potentially updated) peers anew.
-    this.trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
-    const [cfg, prs] = restoreConfig(new Changer(this.trk, this.raftLog.lastIndex()), cs);
-    assertConfStatesEquivalent(cs, this.switchToConfig(cfg, prs));
+    this.raftLog.restore(s);
+    this.trk = trk;
+    assertConfStatesEquivalent(cs, this.switchToConfig(restored[0], restored[1]));
     this.logger.info(
       `${this.id} [commit: ${this.raftLog.committed}, lastindex: ${this.raftLog.lastIndex()}, lastterm: ${this.raftLog.lastTerm()}] ` +
         `restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`,
@@ -967,8 +973,12 @@ function stepLeader(r: Raft, m: Message): void {
         r.logger.debug(`${r.id} [term ${r.term}] transfer leadership to ${r.leadTransferee} is in progress; dropping proposal`);
         throw new ProposalDroppedError('raft proposal dropped: leadership transfer in progress');
       }
-      for (let i = 0; i < m.entries.length; i++) {
-        const e = m.entries[i]!;
+      // appendEntry stamps term and index into the entries, and the log keeps them: entries of
+      // a proposal forwarded by a peer belong to the caller (who may deliver it twice), so they
+      // are copied. Local proposals are built fresh by RawNode and need no copy.
+      const entries = m.from === r.id || m.from === None ? m.entries : m.entries.map((e) => ({ ...e }));
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
         if (e.type !== EntryType.EntryConfChange && e.type !== EntryType.EntryConfChangeV2) continue;
         const cc = decodeConfChangeEntry(e);
         const alreadyPending = r.pendingConfIndex > r.raftLog.applied;
@@ -985,12 +995,12 @@ function stepLeader(r: Raft, m: Message): void {
         if (failedCheck !== '' && !r.disableConfChangeValidation) {
           r.logger.info(`${r.id} ignoring conf change at config ${r.trk.config.toString()}: ${failedCheck}`);
           // Replace rather than drop, so that the other entries of the batch keep their place.
-          m.entries[i] = { term: 0, index: 0, type: EntryType.EntryNormal, data: EMPTY_BYTES };
+          entries[i] = { term: 0, index: 0, type: EntryType.EntryNormal, data: EMPTY_BYTES };
         } else {
           r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;
         }
       }
-      if (!r.appendEntry(m.entries)) {
+      if (!r.appendEntry(entries)) {
         throw new ProposalDroppedError('raft proposal dropped: uncommitted entries size limit reached');
       }
       r.bcastAppend();
@@ -1025,6 +1035,13 @@ function stepLeader(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.MsgAppResp:
       // Also reached from advance: the leader's self-ack of its own appended entries.
+      // A leader's log only grows within its term and responses from earlier terms were dropped
+      // above, so an index beyond our log (or a hint beyond the index) is a peer's bug. Believing
+      // it would move match past the log and commit what no quorum has.
+      if (m.index > r.raftLog.lastIndex() || (m.reject && m.rejectHint > m.index)) {
+        r.logger.warn(`${r.id} ignored MsgAppResp from ${m.from} for index ${m.index} beyond last index ${r.raftLog.lastIndex()}`);
+        return;
+      }
       pr.recentActive = true;
       if (m.reject) {
         r.logger.debug(
@@ -1213,8 +1230,8 @@ function stepFollower(r: Raft, m: Message): void {
         r.logger.info(`${r.id} not forwarding to leader ${r.lead} at term ${r.term}; dropping proposal`);
         throw new ProposalDroppedError('raft proposal dropped: proposal forwarding is disabled');
       }
-      m.to = r.lead;
-      r.send(m);
+      // A copy: the message belongs to the caller, who may deliver it again.
+      r.send({ ...m, to: r.lead });
       return;
     case MessageType.MsgApp:
       r.electionElapsed = 0;
@@ -1236,8 +1253,8 @@ function stepFollower(r: Raft, m: Message): void {
         r.logger.info(`${r.id} no leader at term ${r.term}; dropping leader transfer msg`);
         return;
       }
-      m.to = r.lead;
-      r.send(m);
+      // A copy: the message belongs to the caller, who may deliver it again.
+      r.send({ ...m, to: r.lead });
       return;
     case MessageType.MsgForgetLeader:
       // With lease reads, forgetting the leader could let us vote for another within its lease.
@@ -1260,8 +1277,8 @@ function stepFollower(r: Raft, m: Message): void {
         r.logger.info(`${r.id} no leader at term ${r.term}; dropping index reading msg`);
         return;
       }
-      m.to = r.lead;
-      r.send(m);
+      // A copy: the message belongs to the caller, who may deliver it again.
+      r.send({ ...m, to: r.lead });
       return;
     case MessageType.MsgReadIndexResp:
       if (m.entries.length !== 1) {

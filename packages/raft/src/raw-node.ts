@@ -19,9 +19,8 @@ import {
   EntryType,
   MessageType,
   emptyHardState,
-  emptySnapshot,
+  EMPTY_BYTES,
   entriesSize,
-  hardStateEqual,
   isEmptyHardState,
   isEmptySnap,
   isLocalMsg,
@@ -30,7 +29,8 @@ import {
   None,
   StateType,
 } from './types.js';
-import type { ConfState, Entry, HardState, Message, SoftState } from './types.js';
+import type { ConfState, Entry, HardState, Message, Snapshot, SoftState } from './types.js';
+import type { ReadState } from './read-only.js';
 
 /** The outcome of sending a snapshot, reported with reportSnapshot(). */
 export enum SnapshotStatus {
@@ -50,9 +50,24 @@ export interface Peer {
   context?: Uint8Array;
 }
 
-function softStateEqual(a: SoftState, b: SoftState): boolean {
-  return a.lead === b.lead && a.raftState === b.raftState;
-}
+/** The snapshot of every Ready that carries none; frozen, as it is shared by all of them. */
+const NO_SNAPSHOT: Snapshot = Object.freeze({
+  data: EMPTY_BYTES,
+  metadata: Object.freeze({
+    index: 0,
+    term: 0,
+    confState: Object.freeze({
+      voters: Object.freeze([]) as unknown as number[],
+      learners: Object.freeze([]) as unknown as number[],
+      votersOutgoing: Object.freeze([]) as unknown as number[],
+      learnersNext: Object.freeze([]) as unknown as number[],
+      autoLeave: false,
+    }),
+  }),
+});
+
+/** The read states of every Ready that carries none; frozen, as it is shared by all of them. */
+const NO_READ_STATES = Object.freeze([]) as unknown as ReadState[];
 
 function cloneProgress(pr: Progress): Progress {
   const copy = Object.assign(Object.create(Object.getPrototypeOf(pr) as object) as Progress, pr);
@@ -157,23 +172,24 @@ export class RawNode {
 
   private readyWithoutAccept(): Ready {
     const r = this.raft;
+    // The parts that did not change are shared frozen values, not fresh objects: most Readies
+    // carry entries and messages only, and one is handed out per turn of the application's loop.
     const rd: Ready = {
       softState: undefined,
       hardState: emptyHardState,
-      readStates: [],
+      readStates: NO_READ_STATES,
       entries: r.raftLog.nextUnstableEnts(),
-      snapshot: emptySnapshot(),
+      snapshot: NO_SNAPSHOT,
       committedEntries: r.raftLog.nextCommittedEnts(this.applyUnstableEntries()),
       messages: r.msgs,
       mustSync: false,
     };
-    const softSt = r.softState();
-    if (!softStateEqual(softSt, this.prevSoftSt)) rd.softState = softSt;
-    const hardSt = r.hardState();
-    if (!hardStateEqual(hardSt, this.prevHardSt)) rd.hardState = hardSt;
+    if (this.softStateChanged()) rd.softState = r.softState();
+    const hardStateChanged = this.hardStateChanged();
+    if (hardStateChanged) rd.hardState = r.hardState();
     if (r.raftLog.hasNextUnstableSnapshot()) rd.snapshot = r.raftLog.nextUnstableSnapshot()!;
     if (r.readStates.length !== 0) rd.readStates = r.readStates;
-    rd.mustSync = mustSync(hardSt, this.prevHardSt, rd.entries.length);
+    rd.mustSync = mustSync(hardStateChanged ? rd.hardState : this.prevHardSt, this.prevHardSt, rd.entries.length);
 
     if (this.asyncStorageWrites) {
       if (this.needStorageAppendMsg(rd)) {
@@ -301,12 +317,25 @@ export class RawNode {
     }
   }
 
+  /** Whether the soft state differs from the one in the last Ready (without building it). */
+  private softStateChanged(): boolean {
+    const r = this.raft;
+    return r.lead !== this.prevSoftSt.lead || r.state !== this.prevSoftSt.raftState;
+  }
+
+  /** Whether the hard state differs from the one in the last Ready (without building it). */
+  private hardStateChanged(): boolean {
+    const r = this.raft;
+    const prev = this.prevHardSt;
+    return r.term !== prev.term || r.vote !== prev.vote || r.raftLog.committed !== prev.commit;
+  }
+
   /** Whether there is a Ready to handle. */
   hasReady(): boolean {
     const r = this.raft;
-    if (!softStateEqual(r.softState(), this.prevSoftSt)) return true;
-    const hardSt = r.hardState();
-    if (!isEmptyHardState(hardSt) && !hardStateEqual(hardSt, this.prevHardSt)) return true;
+    if (this.softStateChanged()) return true;
+    // An all-zero hard state is "nothing to persist" even when it differs from the previous one.
+    if ((r.term !== 0 || r.vote !== 0 || r.raftLog.committed !== 0) && this.hardStateChanged()) return true;
     if (r.raftLog.hasNextUnstableSnapshot()) return true;
     if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0) return true;
     if (r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEnts(this.applyUnstableEntries())) return true;

@@ -236,9 +236,12 @@ export class MemoryStorage implements Storage {
     invariant(offset <= this.ents.length, () =>
       `missing log entry [last: ${this.lastIndexInternal()}, append at: ${entries[skip].index}]`,
     );
-    // In place is safe: entries() hands out copies, never this array.
-    this.ents.length = offset;
-    for (let k = skip; k < entries.length; k++) this.ents.push(entries[k]);
+    // In place is safe: entries() hands out copies, never this array. Only when there is a
+    // suffix to drop: writing `length` is a runtime call that may also trim the backing store,
+    // which the pushes below would then have to grow (and copy) again, on every append.
+    if (offset < this.ents.length) this.ents.length = offset;
+    const ents = this.ents;
+    for (let k = skip; k < entries.length; k++) ents.push(entries[k]);
   }
 
   private lastIndexInternal(): number {
