@@ -32,3 +32,24 @@ export { validateMessage } from './message-validation.js';
 export * from './describe.js';
 export type { LogStore, LogWrite } from './log-store.js';
 export type { Transport, SnapshotSendStatus } from './transport.js';
+// The node driver: RaftNode and what it is built from.
+export { RaftNode } from './node/raft-node.js';
+export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
+export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
+export type { StateMachine, ApplyResult } from './node/state-machine.js';
+export type { RaftNodeEvents, Role, Membership } from './node/events.js';
+export type { Clock, ClockTimer } from './node/clock.js';
+export { realClock } from './node/clock.js';
+export {
+  NotLeaderError,
+  ProposalOutcomeUnknownError,
+  TimeoutError,
+  NodeStoppedError,
+  CommandTooLargeError,
+  InvalidCommandError,
+} from './node/errors.js';
+export type { OutcomeUnknownReason } from './node/errors.js';
+export { MemoryLogStore } from './node/memory-log-store.js';
+export type { MemoryLogStoreOptions } from './node/memory-log-store.js';
+export { MemoryNetwork, MemoryTransport } from './node/memory-transport.js';
+export type { MemoryNetworkOptions, MemoryNetworkStats } from './node/memory-transport.js';

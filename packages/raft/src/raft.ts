@@ -44,6 +44,7 @@ import {
   MessageType,
   None,
   StateType,
+  blankMessage,
   entriesSize,
   newMessage,
   payloadsSize,
@@ -250,16 +251,12 @@ export class Raft {
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
 
-    this.send(
-      newMessage({
-        type: MessageType.MsgApp,
-        to,
-        index: prevIndex,
-        logTerm: prevTerm,
-        entries: ents,
-        commit: this.raftLog.committed,
-      }),
-    );
+    const m = blankMessage(MessageType.MsgApp, to);
+    m.index = prevIndex;
+    m.logTerm = prevTerm;
+    m.entries = ents;
+    m.commit = this.raftLog.committed;
+    this.send(m);
     pr.sentEntries(ents.length, payloadsSize(ents));
     pr.setSentCommit(this.raftLog.committed);
     return true;
@@ -296,7 +293,10 @@ export class Raft {
   sendHeartbeat(to: number, ctx: Uint8Array | undefined): void {
     const pr = this.trk.progress.get(to)!;
     const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send(newMessage({ type: MessageType.MsgHeartbeat, to, commit, context: ctx }));
+    const m = blankMessage(MessageType.MsgHeartbeat, to);
+    m.commit = commit;
+    m.context = ctx;
+    this.send(m);
     pr.setSentCommit(commit);
   }
 
@@ -399,7 +399,9 @@ export class Raft {
     li = this.raftLog.append(es);
     // The leader acks its own entries once they are durable, through the same path as a
     // follower's MsgAppResp (it never sends itself a MsgApp).
-    this.send(newMessage({ type: MessageType.MsgAppResp, to: this.id, index: li }));
+    const ack = blankMessage(MessageType.MsgAppResp, this.id);
+    ack.index = li;
+    this.send(ack);
     return true;
   }
 
@@ -716,7 +718,9 @@ export class Raft {
     }
     const res = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (res.ok) {
-      this.send(newMessage({ type: MessageType.MsgAppResp, to: m.from, index: res.lastNewIndex }));
+      const ack = blankMessage(MessageType.MsgAppResp, m.from);
+      ack.index = res.lastNewIndex;
+      this.send(ack);
       return;
     }
     this.logger.debug(
@@ -740,7 +744,9 @@ export class Raft {
 
   handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    this.send(newMessage({ type: MessageType.MsgHeartbeatResp, to: m.from, context: m.context }));
+    const resp = blankMessage(MessageType.MsgHeartbeatResp, m.from);
+    resp.context = m.context;
+    this.send(resp);
   }
 
   handleSnapshot(m: Message): void {

@@ -25,6 +25,7 @@ import {
   isEmptySnap,
   isLocalMsg,
   isResponseMsg,
+  blankMessage,
   newMessage,
   None,
   StateType,
@@ -115,13 +116,11 @@ export class RawNode {
    * Success means only that the proposal was accepted locally; it may still be lost.
    */
   propose(data: Uint8Array): void {
-    this.raft.step(
-      newMessage({
-        type: MessageType.MsgProp,
-        from: this.raft.id,
-        entries: [{ term: 0, index: 0, type: EntryType.EntryNormal, data }],
-      }),
-    );
+    // Once per command: the field-by-field form of newMessage() (see blankMessage).
+    const m = blankMessage(MessageType.MsgProp, None);
+    m.from = this.raft.id;
+    m.entries = [{ term: 0, index: 0, type: EntryType.EntryNormal, data }];
+    this.raft.step(m);
   }
 
   /** Proposes a membership change. Apply it with applyConfChange() once it is committed. */
@@ -260,12 +259,10 @@ export class RawNode {
    */
   private newStorageAppendRespMsg(rd: Ready): Message {
     const r = this.raft;
-    const m = newMessage({
-      type: MessageType.MsgStorageAppendResp,
-      to: r.id,
-      from: LocalAppendThread,
-      term: r.term,
-    });
+    // Built once per Ready: the field-by-field form of newMessage() (see blankMessage).
+    const m = blankMessage(MessageType.MsgStorageAppendResp, r.id);
+    m.from = LocalAppendThread;
+    m.term = r.term;
     if (r.raftLog.hasNextOrInProgressUnstableEnts()) {
       m.index = r.raftLog.lastIndex();
       m.logTerm = r.raftLog.lastTerm();
@@ -285,12 +282,10 @@ export class RawNode {
   }
 
   private newStorageApplyRespMsg(ents: Entry[]): Message {
-    return newMessage({
-      type: MessageType.MsgStorageApplyResp,
-      to: this.raft.id,
-      from: LocalApplyThread,
-      entries: ents,
-    });
+    const m = blankMessage(MessageType.MsgStorageApplyResp, this.raft.id);
+    m.from = LocalApplyThread;
+    m.entries = ents;
+    return m;
   }
 
   private acceptReady(rd: Ready): void {

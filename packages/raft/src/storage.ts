@@ -11,7 +11,7 @@ import {
   UnavailableError,
   invariant,
 } from './errors.js';
-import { limitSizeEnd } from './log/limit-size.js';
+import { ChunkedEntries } from './log/chunked-entries.js';
 import {
   type ConfState,
   type Entry,
@@ -106,11 +106,16 @@ export class MemoryStorage implements Storage {
   private hardState: HardState = { term: 0, vote: 0, commit: 0 };
   private snap: Snapshot = emptySnapshot();
   /**
-   * `ents[i]` has log index `ents[0].index + i`. `ents[0]` is a dummy standing for the last
-   * entry covered by the snapshot: it keeps that entry's index and term so that term() works at
-   * `firstIndex() - 1`.
+   * `ents.at(i)` has log index `ents.at(0).index + i`. `ents.at(0)` is a dummy standing for the
+   * last entry covered by the snapshot: it keeps that entry's index and term so that term()
+   * works at `firstIndex() - 1`. Chunked, not one array: see ChunkedEntries.
    */
-  private ents: Entry[] = [dummyEntry(0, 0)];
+  private ents: ChunkedEntries = entriesFrom(dummyEntry(0, 0));
+  /**
+   * `ents.at(0).index`, kept apart: firstIndex() and lastIndex() are asked for on nearly every
+   * step of the core, and a field read is cheaper than finding element 0 in the chunks.
+   */
+  private dummyIndex = 0;
 
   initialState(): { hardState: HardState; confState: ConfState } {
     this.callStats.initialState++;
@@ -124,7 +129,7 @@ export class MemoryStorage implements Storage {
 
   entries(lo: number, hi: number, maxSize: number): Entry[] {
     this.callStats.entries++;
-    const offset = this.ents[0].index;
+    const offset = this.dummyIndex;
     if (lo <= offset) throw new CompactedError();
     invariant(hi <= this.lastIndexInternal() + 1, () =>
       `entries' hi(${hi}) is out of bound lastindex(${this.lastIndexInternal()})`,
@@ -134,17 +139,17 @@ export class MemoryStorage implements Storage {
     if (this.ents.length === 1) throw new UnavailableError();
 
     const from = lo - offset;
-    const to = limitSizeEnd(this.ents, from, hi - offset, maxSize);
+    const to = this.ents.limitSizeEnd(from, hi - offset, maxSize);
     // A fresh array: the caller may append to it without touching ours.
     return this.ents.slice(from, to);
   }
 
   term(i: number): number {
     this.callStats.term++;
-    const offset = this.ents[0].index;
+    const offset = this.dummyIndex;
     if (i < offset) throw new CompactedError();
     if (i - offset >= this.ents.length) throw new UnavailableError();
-    return this.ents[i - offset].term;
+    return this.ents.at(i - offset).term;
   }
 
   lastIndex(): number {
@@ -154,7 +159,7 @@ export class MemoryStorage implements Storage {
 
   firstIndex(): number {
     this.callStats.firstIndex++;
-    return this.ents[0].index + 1;
+    return this.dummyIndex + 1;
   }
 
   snapshot(): Snapshot {
@@ -173,7 +178,8 @@ export class MemoryStorage implements Storage {
     const held = this.snap.metadata.index;
     if (held !== 0 && held >= snap.metadata.index) throw new SnapOutOfDateError();
     this.snap = cloneSnapshot(snap);
-    this.ents = [dummyEntry(snap.metadata.index, snap.metadata.term)];
+    this.ents = entriesFrom(dummyEntry(snap.metadata.index, snap.metadata.term));
+    this.dummyIndex = snap.metadata.index;
   }
 
   /**
@@ -185,7 +191,7 @@ export class MemoryStorage implements Storage {
    */
   createSnapshot(i: number, cs: ConfState | undefined, data: Uint8Array): Snapshot {
     if (i <= this.snap.metadata.index) throw new SnapOutOfDateError();
-    const offset = this.ents[0].index;
+    const offset = this.dummyIndex;
     invariant(i <= this.lastIndexInternal(), () =>
       `snapshot ${i} is out of bound lastindex(${this.lastIndexInternal()})`,
     );
@@ -193,7 +199,7 @@ export class MemoryStorage implements Storage {
       data,
       metadata: {
         index: i,
-        term: this.ents[i - offset].term,
+        term: this.ents.at(i - offset).term,
         confState: cs === undefined ? this.snap.metadata.confState : cloneConfState(cs),
       },
     };
@@ -207,16 +213,16 @@ export class MemoryStorage implements Storage {
    * @throws CompactedError if `compactIndex` is already compacted.
    */
   compact(compactIndex: number): void {
-    const offset = this.ents[0].index;
+    const offset = this.dummyIndex;
     if (compactIndex <= offset) throw new CompactedError();
     invariant(compactIndex <= this.lastIndexInternal(), () =>
       `compact ${compactIndex} is out of bound lastindex(${this.lastIndexInternal()})`,
     );
     const i = compactIndex - offset;
-    const ents = new Array<Entry>(this.ents.length - i);
-    ents[0] = dummyEntry(this.ents[i].index, this.ents[i].term);
-    for (let k = 1; k < ents.length; k++) ents[k] = this.ents[i + k];
-    this.ents = ents;
+    const dummy = dummyEntry(this.ents.at(i).index, this.ents.at(i).term);
+    this.ents.dropFront(i);
+    this.ents.set(0, dummy);
+    this.dummyIndex = dummy.index;
   }
 
   /**
@@ -226,27 +232,31 @@ export class MemoryStorage implements Storage {
    */
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
-    const first = this.ents[0].index + 1;
+    const first = this.dummyIndex + 1;
     const last = entries[0].index + entries.length - 1;
     // Everything given is already compacted.
     if (last < first) return;
     const skip = first > entries[0].index ? first - entries[0].index : 0;
 
-    const offset = entries[skip].index - this.ents[0].index;
+    const offset = entries[skip].index - this.dummyIndex;
     invariant(offset <= this.ents.length, () =>
       `missing log entry [last: ${this.lastIndexInternal()}, append at: ${entries[skip].index}]`,
     );
-    // In place is safe: entries() hands out copies, never this array. Only when there is a
-    // suffix to drop: writing `length` is a runtime call that may also trim the backing store,
-    // which the pushes below would then have to grow (and copy) again, on every append.
-    if (offset < this.ents.length) this.ents.length = offset;
+    // In place is safe: entries() hands out copies, never the chunks.
     const ents = this.ents;
+    ents.truncate(offset);
     for (let k = skip; k < entries.length; k++) ents.push(entries[k]);
   }
 
   private lastIndexInternal(): number {
-    return this.ents[0].index + this.ents.length - 1;
+    return this.dummyIndex + this.ents.length - 1;
   }
+}
+
+function entriesFrom(dummy: Entry): ChunkedEntries {
+  const ents = new ChunkedEntries();
+  ents.push(dummy);
+  return ents;
 }
 
 function dummyEntry(index: number, term: number): Entry {

@@ -219,6 +219,32 @@ export function newMessage(init: Partial<Message> & { type: MessageType }): Mess
   };
 }
 
+/**
+ * A message of `type` to `to` with every other field at its zero value: the same object as
+ * newMessage() builds (same fields in the same order, so the same hidden class), for the paths
+ * that run once per message or per Ready and then set the few fields they need. newMessage()
+ * cannot be made fast there: the options objects from its many call sites all differ in shape,
+ * so every field read from them is a megamorphic lookup, on top of allocating them.
+ */
+export function blankMessage(type: MessageType, to: number): Message {
+  return {
+    type,
+    to,
+    from: 0,
+    term: 0,
+    logTerm: 0,
+    index: 0,
+    entries: EMPTY_ENTRIES,
+    commit: 0,
+    vote: 0,
+    snapshot: undefined,
+    reject: false,
+    rejectHint: 0,
+    context: undefined,
+    responses: undefined,
+  };
+}
+
 /** Message types that only the local node may create; step() refuses them from the network. */
 export function isLocalMsg(t: MessageType): boolean {
   return (

@@ -213,7 +213,14 @@ export class Unstable {
     }
     // Copying the entries (not keeping the caller's array) keeps later appends from writing
     // into an array that a message, possibly delivered again by a simulation, still owns.
-    for (let k = start; k < ents.length; k++) this.buf.push(ents[k]);
+    if (this.buf.length === this.head) {
+      // Nothing unstable: the usual case, since each Ready's entries turn stable before the next
+      // append. One exact-size copy instead of pushes that grow a new array step by step.
+      this.buf = ents.slice(start);
+      this.head = 0;
+    } else {
+      for (let k = start; k < ents.length; k++) this.buf.push(ents[k]);
+    }
   }
 
   /**

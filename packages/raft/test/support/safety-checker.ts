@@ -7,6 +7,7 @@
  * Most checks compare against a global record of the past rather than only the present, so that
  * a violation is caught even when the evidence of one side has since been overwritten.
  */
+import { EntryType } from '../../src/types.js';
 import type { Entry, HardState } from '../../src/types.js';
 
 /** The invariant a violation breaks; stable names, used in reports and in tests. */
@@ -183,6 +184,41 @@ export class SafetyChecker {
       );
     }
     this.recordCommitted(id, e.index, e.term, key);
+  }
+
+  /**
+   * A node's state machine was replaced by a snapshot's: the snapshot must hold exactly the
+   * commands applied at indices up to its own (State Machine Safety through snapshots), and its
+   * last entry must be the committed one.
+   */
+  observeSnapshotRestore(
+    id: number,
+    meta: { index: number; term: number },
+    commands: readonly { index: number; data: string }[],
+  ): void {
+    const last = this.committed.get(meta.index);
+    if (last !== undefined && last.term !== meta.term) {
+      throw new SafetyViolation(
+        'state-machine-safety',
+        `node ${id} restored a snapshot at (index ${meta.index}, term ${meta.term}), but term ${last.term} is committed there`,
+      );
+    }
+    const expected: string[] = [];
+    for (let i = 1; i <= meta.index; i++) {
+      const rec = this.applied.get(i);
+      if (rec === undefined) {
+        throw new SafetyViolation('state-machine-safety', `node ${id} restored a snapshot covering index ${i}, which nobody applied`);
+      }
+      if (rec.key.startsWith(`${EntryType.EntryNormal}:`) && rec.key.length > 2) expected.push(`${i}=${rec.key.slice(2)}`);
+    }
+    const got = commands.map((c) => `${c.index}=${Buffer.from(c.data, 'utf8').toString('latin1')}`);
+    if (got.join('\n') !== expected.join('\n')) {
+      throw new SafetyViolation(
+        'state-machine-safety',
+        `node ${id} restored a snapshot at index ${meta.index} holding [${got.join(', ')}], ` +
+          `but what was applied up to there is [${expected.join(', ')}]`,
+      );
+    }
   }
 
   /** Checks every invariant over the present state of the cluster. */

@@ -1,0 +1,99 @@
+/**
+ * Runs benchmark suites: `pnpm bench` runs them all, `pnpm bench core` one (or several by
+ * name). Each suite prints a table and writes its full results, with the machine and the git
+ * commit, as JSON under bench/results/.
+ *
+ *   pnpm bench [suite...] [--runs N] [--duration MS] [--warmup N] [--filter TEXT]
+ *
+ * New suites register in SUITES below.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { coreSuite } from './core/index.js';
+import { transportSuite } from './transport/index.js';
+import { storageSuite } from './storage/index.js';
+import { describeMachine, machineInfo } from './lib/machine.js';
+import { writeResults } from './lib/results.js';
+import type { Suite, SuiteOptions } from './lib/suite.js';
+
+const SUITES: readonly Suite[] = [coreSuite, transportSuite, storageSuite];
+
+const DEFAULTS: SuiteOptions = { runs: 5, durationMs: 1000, warmupRuns: 1, filter: undefined };
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+
+function usage(): string {
+  const names = SUITES.map((s) => `  ${s.name.padEnd(10)} ${s.description}`).join('\n');
+  return (
+    'usage: pnpm bench [suite...] [--runs N] [--duration MS] [--warmup N] [--filter TEXT]\n\n' +
+    `suites:\n${names}\n`
+  );
+}
+
+function positiveInt(name: string, v: string | undefined, allowZero = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) throw new Error(`--${name} must be an integer >= ${allowZero ? 0 : 1}, got ${v}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      runs: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      filter: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(usage());
+    return;
+  }
+  const unknown = positionals.filter((p) => !SUITES.some((s) => s.name === p));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown suite(s): ${unknown.join(', ')}\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const selected = positionals.length === 0 ? SUITES : SUITES.filter((s) => positionals.includes(s.name));
+
+  const machine = machineInfo(benchDir);
+  process.stdout.write(`machine: ${describeMachine(machine)}\n`);
+  for (const suite of selected) {
+    const options: SuiteOptions = {
+      ...DEFAULTS,
+      ...suite.defaults,
+      ...definedOnly({
+        runs: positiveInt('runs', values.runs),
+        durationMs: positiveInt('duration', values.duration),
+        warmupRuns: positiveInt('warmup', values.warmup, true),
+        filter: values.filter,
+      }),
+    };
+    const startedAt = new Date().toISOString();
+    process.stdout.write(`\n== ${suite.name}: ${suite.description}\n`);
+    const report = await suite.run(options, (line) => process.stdout.write(`${line}\n`));
+    process.stdout.write(`\n${report.text}\n`);
+    const file = writeResults(path.join(benchDir, 'results'), {
+      suite: suite.name,
+      startedAt,
+      machine,
+      options,
+      results: report.results,
+    });
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

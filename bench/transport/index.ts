@@ -1,0 +1,283 @@
+/**
+ * bench/transport: TcpTransport between two processes, side by side in the same run with a bare
+ * node:net socket carrying the same number of bytes per message and per write.
+ *
+ * - Throughput: messages/s one way (MsgApp of one entry, 100 B or 4 KiB of data), the sender
+ *   putting `batch` messages in each turn of its event loop and pausing while more than 1 MiB
+ *   waits for the socket; counted at the receiver, from its first message to its last.
+ * - Round trip: one MsgApp out and its MsgAppResp back, one at a time (p50 and p99).
+ *
+ * The bare socket's frames are `[u32 length][bytes]` of the size TcpTransport's frames take per
+ * message (measured in the same run), and its receiver parses the length prefixes: the least
+ * any framed protocol must do. Targets (issue 4): >= 0.8x the bare messages/s, RTT p50 within
+ * 20 us of the bare one.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageType } from '@pontoon/raft';
+import type { Message } from '@pontoon/raft';
+import { TcpTransport } from '@pontoon/transport-tcp';
+import { newHistogram, summarize, merged } from '../lib/histogram.js';
+import type { Histogram } from '../lib/histogram.js';
+import { formatCount, formatNs, formatTable, median } from '../lib/report.js';
+import type { Suite, SuiteOptions, SuiteReport } from '../lib/suite.js';
+import { appendMessage, BareFrameCounter, bareBatch, CHILD_ID, CLUSTER_ID, PARENT_ID } from './shared.js';
+import type { FromChild, Impl, Mode, ToChild } from './shared.js';
+
+const HIGH_WATER = 1 << 20;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Config {
+  name: string;
+  kind: 'throughput' | 'rtt';
+  payloadBytes: number;
+  batch: number;
+}
+
+const CONFIGS: Config[] = [
+  { name: '100 B, 64 per write', kind: 'throughput', payloadBytes: 100, batch: 64 },
+  { name: '100 B, 1 per write', kind: 'throughput', payloadBytes: 100, batch: 1 },
+  { name: '4 KiB, 64 per write', kind: 'throughput', payloadBytes: 4096, batch: 64 },
+  { name: '4 KiB, 1 per write', kind: 'throughput', payloadBytes: 4096, batch: 1 },
+  { name: '100 B round trip', kind: 'rtt', payloadBytes: 100, batch: 1 },
+];
+
+/** A child process (sink or echo) and the IPC to drive it. */
+class Child {
+  private readonly proc: ChildProcess;
+  private waiting: Array<(m: FromChild) => void> = [];
+  constructor(impl: Impl, mode: Mode) {
+    this.proc = fork(path.join(here, 'peer.ts'), [impl, mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc.on('message', (m: FromChild) => this.waiting.shift()?.(m));
+  }
+  next(): Promise<FromChild> {
+    return new Promise((r) => this.waiting.push(r));
+  }
+  send(m: ToChild): void {
+    this.proc.send(m);
+  }
+  async request(m: ToChild): Promise<FromChild> {
+    const p = this.next();
+    this.send(m);
+    return p;
+  }
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.disconnect();
+    await exited;
+  }
+}
+
+/** One side of a connection from the parent's point of view. */
+interface Sender {
+  /** Queues `batch` messages if there is room; returns how many were queued. */
+  sendBatch(): number;
+  /** Sends one message and resolves when its answer is back. */
+  ping(): Promise<void>;
+  idle(): boolean;
+  /** Wire bytes per message so far (for sizing the bare frames). */
+  bytesPerMessage(): number;
+  close(): Promise<void>;
+}
+
+async function pontoonSender(port: number, child: Child, cfg: Config): Promise<Sender> {
+  const t = new TcpTransport({ id: PARENT_ID, clusterId: CLUSTER_ID });
+  const address = (await t.listen()) && t.address!;
+  child.send({ kind: 'peer', address });
+  t.addPeer(CHILD_ID, `127.0.0.1:${port}`);
+  const deadline = Date.now() + 5000;
+  while (!t.isConnected(CHILD_ID)) {
+    if (Date.now() > deadline) throw new Error('pontoon: no connection to the child');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const data = new Uint8Array(cfg.payloadBytes).fill(7);
+  const batch: Message[] = Array.from({ length: cfg.batch }, (_, i) => appendMessage(PARENT_ID, CHILD_ID, 100 + i, data));
+  let answer: (() => void) | undefined;
+  t.onMessage((m) => {
+    if (m.type === MessageType.MsgAppResp) answer?.();
+  });
+  return {
+    sendBatch: () => {
+      if (t.queuedBytes(CHILD_ID) >= HIGH_WATER) return 0;
+      t.send(batch);
+      return batch.length;
+    },
+    ping: () =>
+      new Promise<void>((r) => {
+        answer = r;
+        t.send(batch);
+      }),
+    idle: () => t.queuedBytes(CHILD_ID) === 0,
+    bytesPerMessage: () => {
+      const s = t.stats().peers[CHILD_ID]!;
+      if (s.dropped > 0) throw new Error(`pontoon dropped ${s.dropped} messages: the bench's flow control is wrong`);
+      return s.bytesOut / s.messagesOut;
+    },
+    close: () => t.close(),
+  };
+}
+
+async function bareSender(port: number, cfg: Config, frameBytes: number): Promise<Sender> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  await new Promise<void>((r, j) => socket.once('connect', () => r()).once('error', j));
+  const batch = bareBatch(cfg.batch, frameBytes);
+  let answer: (() => void) | undefined;
+  const counter = new BareFrameCounter(() => answer?.());
+  socket.on('data', (c: Buffer) => counter.push(c));
+  return {
+    sendBatch: () => {
+      if (socket.writableLength >= HIGH_WATER) return 0;
+      socket.write(batch);
+      return cfg.batch;
+    },
+    ping: () =>
+      new Promise<void>((r) => {
+        answer = r;
+        socket.write(batch);
+      }),
+    idle: () => socket.writableLength === 0,
+    bytesPerMessage: () => frameBytes,
+    close: async () => {
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.destroy();
+      await closed;
+    },
+  };
+}
+
+async function measureThroughput(sender: Sender, child: Child, durationMs: number): Promise<number> {
+  await child.request({ kind: 'reset' });
+  const end = Date.now() + durationMs;
+  await new Promise<void>((resolve) => {
+    const turn = (): void => {
+      if (Date.now() >= end) return resolve();
+      sender.sendBatch();
+      setImmediate(turn);
+    };
+    turn();
+  });
+  while (!sender.idle()) await new Promise((r) => setTimeout(r, 1));
+  await new Promise((r) => setTimeout(r, 50));
+  const rep = await child.request({ kind: 'report' });
+  if (rep.kind !== 'report' || rep.messages < 2) throw new Error('child received nothing');
+  return (rep.messages - 1) / ((rep.lastNs - rep.firstNs) / 1e9);
+}
+
+async function measureRtt(sender: Sender, durationMs: number): Promise<Histogram> {
+  const h = newHistogram();
+  const end = Date.now() + durationMs;
+  while (Date.now() < end) {
+    const t0 = process.hrtime.bigint();
+    await sender.ping();
+    h.recordValue(Number(process.hrtime.bigint() - t0));
+  }
+  return h;
+}
+
+interface ImplResult {
+  rates: number[];
+  rtts: Histogram[];
+  bytesPerMessage: number;
+}
+
+async function runConfig(cfg: Config, o: SuiteOptions, log: (l: string) => void): Promise<Record<Impl, ImplResult>> {
+  const mode: Mode = cfg.kind === 'rtt' ? 'echo' : 'sink';
+  const out: Record<Impl, ImplResult> = {
+    pontoon: { rates: [], rtts: [], bytesPerMessage: 0 },
+    bare: { rates: [], rtts: [], bytesPerMessage: 0 },
+  };
+  const children: Record<Impl, Child> = { pontoon: new Child('pontoon', mode), bare: new Child('bare', mode) };
+  try {
+    const ports = await Promise.all([children.pontoon.next(), children.bare.next()]);
+    const pontoon = await pontoonSender((ports[0] as { port: number }).port, children.pontoon, cfg);
+    // Size the bare frames as TcpTransport's: one warmup batch tells the bytes per message.
+    await measureThroughput(pontoon, children.pontoon, 50);
+    out.pontoon.bytesPerMessage = pontoon.bytesPerMessage();
+    const bare = await bareSender((ports[1] as { port: number }).port, cfg, Math.round(out.pontoon.bytesPerMessage));
+    out.bare.bytesPerMessage = Math.round(out.pontoon.bytesPerMessage);
+    const senders: Record<Impl, Sender> = { pontoon, bare };
+    for (let run = 0; run < o.warmupRuns + o.runs; run++) {
+      const measured = run >= o.warmupRuns;
+      // Alternate which goes first, so that neither always runs on a warmer (or hotter) machine.
+      const order: Impl[] = run % 2 === 0 ? ['pontoon', 'bare'] : ['bare', 'pontoon'];
+      for (const impl of order) {
+        if (cfg.kind === 'throughput') {
+          const rate = await measureThroughput(senders[impl], children[impl], o.durationMs);
+          if (measured) out[impl].rates.push(rate);
+          log(`  ${cfg.name} ${impl}${measured ? '' : ' (warmup)'}: ${formatCount(rate)} msg/s`);
+        } else {
+          const h = await measureRtt(senders[impl], o.durationMs);
+          if (measured) out[impl].rtts.push(h);
+          log(`  ${cfg.name} ${impl}${measured ? '' : ' (warmup)'}: p50 ${formatNs(h.getValueAtPercentile(50))}`);
+        }
+      }
+    }
+    pontoon.bytesPerMessage(); // throws if anything was dropped
+    await Promise.all([pontoon.close(), bare.close()]);
+  } finally {
+    await Promise.all([children.pontoon.stop(), children.bare.stop()]);
+  }
+  return out;
+}
+
+interface Row {
+  config: string;
+  wireBytes: number;
+  pontoon: string;
+  bare: string;
+  ratio: string;
+  target: string;
+}
+
+export const transportSuite: Suite = {
+  name: 'transport',
+  description: 'TcpTransport vs a bare socket between two processes: messages/s one way, round-trip latency',
+  defaults: { runs: 3, durationMs: 1000, warmupRuns: 1 },
+  async run(options: SuiteOptions, log: (line: string) => void): Promise<SuiteReport> {
+    const rows: Row[] = [];
+    const results: unknown[] = [];
+    for (const cfg of CONFIGS) {
+      if (options.filter !== undefined && !cfg.name.includes(options.filter)) continue;
+      const r = await runConfig(cfg, options, log);
+      if (cfg.kind === 'throughput') {
+        const p = median(r.pontoon.rates);
+        const b = median(r.bare.rates);
+        rows.push({
+          config: cfg.name,
+          wireBytes: r.bare.bytesPerMessage,
+          pontoon: `${formatCount(p)} msg/s`,
+          bare: `${formatCount(b)} msg/s`,
+          ratio: `${(p / b).toFixed(2)}x`,
+          target: p / b >= 0.8 ? '>= 0.8x: met' : '>= 0.8x: NOT met',
+        });
+        results.push({ config: cfg, pontoonRates: r.pontoon.rates, bareRates: r.bare.rates, wireBytesPerMessage: r.bare.bytesPerMessage });
+      } else {
+        const p = summarize(merged(r.pontoon.rtts));
+        const b = summarize(merged(r.bare.rtts));
+        const diff = p.p50Ns - b.p50Ns;
+        rows.push({
+          config: cfg.name,
+          wireBytes: r.bare.bytesPerMessage,
+          pontoon: `p50 ${formatNs(p.p50Ns)}, p99 ${formatNs(p.p99Ns)}`,
+          bare: `p50 ${formatNs(b.p50Ns)}, p99 ${formatNs(b.p99Ns)}`,
+          ratio: `p50 +${formatNs(diff)}`,
+          target: diff <= 20_000 ? 'p50 within 20 µs: met' : 'p50 within 20 µs: NOT met',
+        });
+        results.push({ config: cfg, pontoon: p, bare: b });
+      }
+    }
+    const text = formatTable(rows, [
+      { header: 'configuration', align: 'left', cell: (r) => r.config },
+      { header: 'wire B/msg', cell: (r) => String(r.wireBytes) },
+      { header: 'TcpTransport', cell: (r) => r.pontoon },
+      { header: 'bare socket', cell: (r) => r.bare },
+      { header: 'vs bare', cell: (r) => r.ratio },
+      { header: 'target', align: 'left', cell: (r) => r.target },
+    ]);
+    return { text, results };
+  },
+};

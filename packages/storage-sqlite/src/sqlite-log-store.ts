@@ -1,0 +1,331 @@
+/**
+ * SqliteLogStore: a durable LogStore on better-sqlite3.
+ *
+ * Reads (the Storage interface the core calls synchronously) are served from an in-memory view
+ * of what is durable: a MemoryStorage holding the log since the last compaction, the way etcd
+ * keeps a MemoryStorage in front of its WAL. Writes go to a worker thread that owns the write
+ * connection (writer-worker.js); the view takes a write only once the worker reports it
+ * committed, just before the write's promise resolves. So the view never holds an entry that is
+ * not durable, and the core, which keeps entries in its unstable log until the driver tells it
+ * they are persisted, never reads one from here before then.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import {
+  AssertionError,
+  CompactedError,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type LogStore,
+  type LogWrite,
+  MemoryStorage,
+  SnapOutOfDateError,
+  type Snapshot,
+  isEmptyHardState,
+} from '@pontoon/raft';
+import { CorruptionError, StoreClosedError, StoreFailedError } from './errors.js';
+import { acquireLock, type DirectoryLock } from './lock.js';
+import type { SqliteLogStoreOptions, SyncMode } from './options.js';
+import { recover } from './recovery.js';
+import { DB_FILE, LOCK_FILE, checkFileHeader, checkSchema, createDatabase } from './schema.js';
+import { packEntries } from './write-codec.js';
+import type { WriterInit, WriterRequest, WriterResponse, WriterResult } from './writer-protocol.js';
+
+const EMPTY_PACK = new Uint8Array(0);
+
+/** A write sent to the worker and not yet answered. */
+interface Pending {
+  seq: number;
+  /** Applies the write to the view once durable; returns the promise's value. */
+  onDurable: (result: WriterResult) => unknown;
+  resolve: (value: never) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * A Raft log on SQLite (WAL mode), durable by default. Open one per node with
+ * `SqliteLogStore.open(dir)`; the directory is created if needed and locked for this store alone.
+ */
+export class SqliteLogStore implements LogStore {
+  /** The store's directory. */
+  readonly dir: string;
+  /** How durable each append is. */
+  readonly synchronous: SyncMode;
+
+  private readonly view: MemoryStorage;
+  private readonly worker: Worker;
+  private readonly lock: DirectoryLock;
+  private readonly pending: Pending[] = [];
+  private nextSeq = 1;
+  private failure: StoreFailedError | undefined;
+  private closing: Promise<void> | undefined;
+  private exited = false;
+
+  private constructor(dir: string, synchronous: SyncMode, view: MemoryStorage, worker: Worker, lock: DirectoryLock) {
+    this.dir = dir;
+    this.synchronous = synchronous;
+    this.view = view;
+    this.worker = worker;
+    this.lock = lock;
+    worker.on('message', (msg: WriterResponse) => this.onWorkerMessage(msg));
+    worker.on('error', (err) => this.fail(new StoreFailedError(`writer thread crashed: ${err.message}`, { cause: err })));
+    worker.on('exit', (code) => {
+      this.exited = true;
+      if (this.closing === undefined) this.fail(new StoreFailedError(`writer thread exited (code ${code})`));
+    });
+    // An idle store does not keep the process alive; one with writes in flight does.
+    worker.unref();
+  }
+
+  /**
+   * Opens the store in `dir` (created if missing), recovering hard state, snapshot and log, each
+   * verified against its checksum.
+   *
+   * @throws StoreLockedError if another process or another store in this process has it open.
+   * @throws CorruptionError if what is on disk is not what was written (names what is corrupt).
+   * @throws SchemaVersionError if the database is of another schema version or not a store.
+   */
+  static async open(dir: string, options: SqliteLogStoreOptions = {}): Promise<SqliteLogStore> {
+    const synchronous = options.synchronous ?? 'full';
+    if (!['full', 'normal', 'off'].includes(synchronous)) throw new TypeError(`unknown synchronous mode ${String(synchronous)}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = acquireLock(path.join(dir, LOCK_FILE), dir);
+    try {
+      const dbPath = path.join(dir, DB_FILE);
+      if (!fs.existsSync(dbPath)) createDatabase(dbPath);
+      checkFileHeader(dbPath);
+      const { view, writerState } = withDatabase(dbPath, (db) => {
+        checkSchema(db, dbPath);
+        return recover(db);
+      });
+      const init: WriterInit = { dbPath, synchronous, state: writerState };
+      const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: init });
+      await writerReady(worker);
+      return new SqliteLogStore(dir, synchronous, view, worker, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  // --- Storage: synchronous reads of what is durable -----------------------------------------
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return this.view.initialState();
+  }
+
+  entries(lo: number, hi: number, maxSize: number): Entry[] {
+    return this.view.entries(lo, hi, maxSize);
+  }
+
+  term(i: number): number {
+    return this.view.term(i);
+  }
+
+  firstIndex(): number {
+    return this.view.firstIndex();
+  }
+
+  lastIndex(): number {
+    return this.view.lastIndex();
+  }
+
+  snapshot(): Snapshot {
+    return this.view.snapshot();
+  }
+
+  // --- LogStore: durable writes ---------------------------------------------------------------
+
+  /**
+   * Persists one Ready's hard state, snapshot and entries in one transaction; resolves once it
+   * is committed (with `synchronous: 'full'`, on stable storage). Entries overlapping the log
+   * replace it from their first index on; entries already compacted are skipped. Writes apply in
+   * call order, and writes made while a commit is syncing share the next one (group commit).
+   *
+   * @throws SnapOutOfDateError if the snapshot is not newer than the one held.
+   * @throws AssertionError if the entries leave a gap after lastIndex(), or would replace entries
+   *   covered by the snapshot (a committed entry is never replaced: Raft's Log Matching).
+   * @throws StoreFailedError if the write failed; the store takes no more writes.
+   */
+  append(write: LogWrite): Promise<void> {
+    const hs = write.hardState;
+    const snap = write.snapshot;
+    const entries = write.entries;
+    const req: WriterRequest = {
+      kind: 'append',
+      seq: 0,
+      hardState: hs === undefined || isEmptyHardState(hs) ? undefined : [hs.term, hs.vote, hs.commit],
+      snapshot:
+        snap === undefined || (snap.metadata.index === 0 && isEmptyConfState(snap.metadata.confState))
+          ? undefined
+          : {
+              index: snap.metadata.index,
+              term: snap.metadata.term,
+              confState: JSON.stringify(snap.metadata.confState),
+              data: snap.data,
+            },
+      firstIndex: entries.length > 0 ? entries[0]!.index : 0,
+      count: entries.length,
+      entries: entries.length > 0 ? packEntries(entries) : EMPTY_PACK,
+    };
+    const applySnapshot = req.snapshot !== undefined ? snap : undefined;
+    return this.send(req, () => {
+      if (applySnapshot !== undefined) this.view.applySnapshot(applySnapshot);
+      if (entries.length > 0) this.view.append(entries);
+      if (req.hardState !== undefined) this.view.setHardState(hs!);
+    });
+  }
+
+  /**
+   * Records a snapshot of the state machine taken at `index` with the ConfState at `index`.
+   * Entries are kept; compact() drops them.
+   *
+   * @throws SnapOutOfDateError if `index` is not newer than the snapshot held.
+   */
+  createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    return this.send({ kind: 'snapshot', seq: 0, index, confState: JSON.stringify(confState), data }, () =>
+      this.view.createSnapshot(index, confState, data),
+    );
+  }
+
+  /**
+   * Drops the entries up to `index` (kept: its term, for term(firstIndex() - 1)). `index` must be
+   * covered by the snapshot, so that a restart can rebuild the state machine without them.
+   *
+   * @throws CompactedError if `index` is already compacted.
+   * @throws AssertionError if `index` is beyond the snapshot or the log.
+   */
+  compact(index: number): Promise<void> {
+    return this.send({ kind: 'compact', seq: 0, index }, () => this.view.compact(index));
+  }
+
+  /**
+   * Waits for the writes in flight, closes the database and releases the directory. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      this.closing = new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.fail(new StoreFailedError('closed with writes unanswered'));
+          this.lock.release();
+          resolve();
+        };
+        if (this.exited) {
+          done();
+          return;
+        }
+        this.worker.ref();
+        this.worker.once('exit', done);
+        this.worker.postMessage({ kind: 'close' });
+      });
+    }
+    return this.closing;
+  }
+
+  private send<T>(req: WriterRequest, onDurable: (result: WriterResult) => T): Promise<T> {
+    if (this.closing !== undefined) return Promise.reject(new StoreClosedError());
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      req.seq = this.nextSeq++;
+      if (this.pending.length === 0) this.worker.ref();
+      this.pending.push({ seq: req.seq, onDurable, resolve: resolve as (v: never) => void, reject });
+      if (req.kind === 'append' && req.entries.byteLength > 0) this.worker.postMessage(req, [req.entries.buffer as ArrayBuffer]);
+      else this.worker.postMessage(req);
+    });
+  }
+
+  private onWorkerMessage(msg: WriterResponse): void {
+    if (msg.kind !== 'done') return;
+    for (const result of msg.results) {
+      const p = this.pending.shift();
+      if (p === undefined || p.seq !== result.seq) {
+        this.fail(new StoreFailedError(`writer answered ${result.seq}, expected ${p?.seq}`));
+        return;
+      }
+      if (result.error === undefined) {
+        let value: unknown;
+        try {
+          value = p.onDurable(result);
+        } catch (err) {
+          // The view refused what the writer accepted: they disagree, nothing can be trusted.
+          this.fail(new StoreFailedError(`in-memory view rejected a durable write: ${String(err)}`, { cause: err }));
+          p.reject(err);
+          continue;
+        }
+        p.resolve(value as never);
+      } else {
+        const err = toError(result);
+        if (err instanceof StoreFailedError && this.failure === undefined) this.failure = err;
+        p.reject(err);
+      }
+    }
+    if (this.pending.length === 0 && this.closing === undefined) this.worker.unref();
+  }
+
+  private fail(err: StoreFailedError): void {
+    if (this.failure === undefined) this.failure = err;
+    for (const p of this.pending.splice(0)) p.reject(this.failure);
+  }
+}
+
+/**
+ * Resolves once the writer has opened its connection (so the first append does not wait for it);
+ * on failure, stops the worker and rejects. Only its own listeners are removed: Worker keeps
+ * internal ones that deliver messages.
+ */
+async function writerReady(worker: Worker): Promise<void> {
+  let onMessage!: (msg: WriterResponse) => void;
+  let onError!: (err: Error) => void;
+  let onExit!: (code: number) => void;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onMessage = (msg) => (msg.kind === 'ready' ? resolve() : reject(new StoreFailedError(`writer said ${msg.kind} before ready`)));
+      onError = (err) => reject(new StoreFailedError(`writer failed to start: ${err.message}`, { cause: err }));
+      onExit = (code) => reject(new StoreFailedError(`writer exited (code ${code}) before ready`));
+      worker.once('message', onMessage).once('error', onError).once('exit', onExit);
+    });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  } finally {
+    worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+  }
+}
+
+function toError(r: WriterResult): Error {
+  const message = r.message ?? 'write refused';
+  switch (r.error) {
+    case 'SNAP_OUT_OF_DATE':
+      return new SnapOutOfDateError(message);
+    case 'COMPACTED':
+      return new CompactedError(message);
+    case 'INVARIANT':
+      return new AssertionError(message);
+    default:
+      return new StoreFailedError(message);
+  }
+}
+
+function isEmptyConfState(cs: ConfState): boolean {
+  return cs.voters.length === 0 && cs.learners.length === 0 && cs.votersOutgoing.length === 0 && cs.learnersNext.length === 0;
+}
+
+/** Runs `fn` on a short-lived read-write connection, turning SQLite's corruption codes into ours. */
+function withDatabase<T>(dbPath: string, fn: (db: Database.Database) => T): T {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(dbPath, { fileMustExist: true });
+    return fn(db);
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+      throw new CorruptionError('database file', `${dbPath}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  } finally {
+    db?.close();
+  }
+}

@@ -1,0 +1,158 @@
+/** What the SQLite store does beyond the conformance suite: integrity, ownership, its own rules. */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AssertionError, type Entry, EntryType } from '@pontoon/raft';
+import { CorruptionError, SchemaVersionError, SqliteLogStore, StoreClosedError, StoreLockedError } from '../src/index.js';
+import { spawnTs, waitForLine } from './support/child-process.js';
+import { TempDirs } from './support/temp-dir.js';
+
+const temp = new TempDirs();
+afterAll(() => temp.cleanup());
+
+const enc = new TextEncoder();
+const DB = 'raft-log.sqlite';
+
+function entry(index: number, term: number, text: string): Entry {
+  return { index, term, type: EntryType.EntryNormal, data: enc.encode(text) };
+}
+
+/** A closed store holding entries 1..10, entry i's payload `payload-<i>-` repeated to 64 bytes. */
+async function closedStore(): Promise<string> {
+  const dir = temp.make();
+  const s = await SqliteLogStore.open(dir);
+  const entries = Array.from({ length: 10 }, (_, k) => entry(k + 1, 1, `payload-${k + 1}-`.repeat(8).slice(0, 64)));
+  await s.append({ entries, hardState: { term: 1, vote: 1, commit: 10 } });
+  await s.close();
+  // Closing the last connection checkpoints the WAL into the main file and removes it.
+  expect(fs.existsSync(path.join(dir, `${DB}-wal`))).toBe(false);
+  return dir;
+}
+
+describe('corruption', () => {
+  it('a flipped byte inside an entry raises CorruptionError naming the entry', async () => {
+    const dir = await closedStore();
+    const file = path.join(dir, DB);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf(Buffer.from('payload-7-payload-7-'));
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 3] ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    const err = await SqliteLogStore.open(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect((err as CorruptionError).what).toBe('entries[7]');
+    expect((err as CorruptionError).index).toBe(7);
+    expect((err as CorruptionError).code).toBe('ERR_CORRUPTION');
+  });
+
+  it('a changed term is caught too: the checksum covers index, term and type', async () => {
+    const dir = await closedStore();
+    const db = new Database(path.join(dir, DB));
+    db.prepare('UPDATE entries SET term = 2 WHERE idx = 4').run();
+    db.close();
+    await expect(SqliteLogStore.open(dir)).rejects.toMatchObject({ what: 'entries[4]' });
+  });
+
+  it('a missing entry in the middle of the log is corruption, not a shorter log', async () => {
+    const dir = await closedStore();
+    const db = new Database(path.join(dir, DB));
+    db.prepare('DELETE FROM entries WHERE idx = 5').run();
+    db.close();
+    await expect(SqliteLogStore.open(dir)).rejects.toMatchObject({ what: 'entries[5]' });
+  });
+
+  it('a corrupt hard state is named', async () => {
+    const dir = await closedStore();
+    const db = new Database(path.join(dir, DB));
+    db.prepare('UPDATE hard_state SET vote = 3').run();
+    db.close();
+    await expect(SqliteLogStore.open(dir)).rejects.toMatchObject({ what: 'hard_state' });
+  });
+
+  it('a truncated database file fails to open with a clear CorruptionError', async () => {
+    for (const keep of [0.5, 0]) {
+      const dir = await closedStore();
+      const file = path.join(dir, DB);
+      fs.truncateSync(file, Math.floor(fs.statSync(file).size * keep));
+      const err = await SqliteLogStore.open(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CorruptionError);
+      expect((err as CorruptionError).what).toBe('database file');
+      expect((err as Error).message).toMatch(/truncated/);
+    }
+  });
+
+  it('a database of another schema version is refused with SchemaVersionError', async () => {
+    const dir = await closedStore();
+    const db = new Database(path.join(dir, DB));
+    db.pragma('user_version = 99');
+    db.close();
+    const err = await SqliteLogStore.open(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaVersionError);
+    expect(err).toMatchObject({ found: 99, expected: 1 });
+  });
+
+  it('a foreign SQLite file is refused', async () => {
+    const dir = temp.make();
+    const db = new Database(path.join(dir, DB));
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    await expect(SqliteLogStore.open(dir)).rejects.toBeInstanceOf(SchemaVersionError);
+  });
+});
+
+describe('exclusive ownership', () => {
+  it('a second process opening the store gets StoreLockedError; after close it can open', async () => {
+    const dir = temp.make();
+    const s = await SqliteLogStore.open(dir);
+    const run = async (): Promise<string> => waitForLine(spawnTs(new URL('./support/open-child.ts', import.meta.url), [dir]), () => true);
+    expect(await run()).toBe('ERR_STORE_LOCKED');
+    await s.close();
+    expect(await run()).toBe('opened');
+  });
+
+  it('a second store in the same process gets StoreLockedError', async () => {
+    const dir = temp.make();
+    const s = await SqliteLogStore.open(dir);
+    await expect(SqliteLogStore.open(dir)).rejects.toBeInstanceOf(StoreLockedError);
+    await s.close();
+    const again = await SqliteLogStore.open(dir);
+    await again.close();
+  });
+});
+
+describe('rules of the log', () => {
+  it('refuses to compact beyond the snapshot: those entries could not be rebuilt', async () => {
+    const dir = temp.make();
+    const s = await SqliteLogStore.open(dir);
+    await s.append({ entries: [entry(1, 1, 'a'), entry(2, 1, 'b'), entry(3, 1, 'c')] });
+    await s.createSnapshot(2, { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, enc.encode('sm'));
+    await expect(s.compact(3)).rejects.toBeInstanceOf(AssertionError);
+    await s.compact(2);
+    expect(s.firstIndex()).toBe(3);
+    await s.close();
+  });
+
+  it('refuses an append that would replace entries covered by the snapshot', async () => {
+    const dir = temp.make();
+    const s = await SqliteLogStore.open(dir);
+    await s.append({ entries: [entry(1, 1, 'a'), entry(2, 1, 'b'), entry(3, 1, 'c')] });
+    await s.createSnapshot(2, { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, enc.encode('sm'));
+    await expect(s.append({ entries: [entry(2, 2, 'x')] })).rejects.toBeInstanceOf(AssertionError);
+    await s.append({ entries: [entry(3, 2, 'y')] });
+    expect(s.term(3)).toBe(2);
+    await s.close();
+  });
+
+  it('close is idempotent, waits for writes in flight, and refuses writes after', async () => {
+    const dir = temp.make();
+    const s = await SqliteLogStore.open(dir);
+    const write = s.append({ entries: [entry(1, 1, 'a')] });
+    await Promise.all([s.close(), s.close()]);
+    await write;
+    await expect(s.append({ entries: [entry(2, 1, 'b')] })).rejects.toBeInstanceOf(StoreClosedError);
+    const again = await SqliteLogStore.open(dir);
+    expect(again.lastIndex()).toBe(1);
+    await again.close();
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * A connection a peer opened to us. Before its handshake it may send one small Hello frame and
+ * nothing else, within a deadline; after, Messages and stream frames from the node it named.
+ * Anything wrong closes this connection (and only this one), with a log line, a counter and an
+ * event: the process, and every other peer, carry on.
+ */
+import type net from 'node:net';
+import { isLocalMsg, MessageType, validateMessage } from '@pontoon/raft';
+import type { Message } from '@pontoon/raft';
+import type { TransportContext } from './context.js';
+import { FrameError, HandshakeError, MessageDecodeError, PeerProtocolError } from './errors.js';
+import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameKind } from './frame-codec.js';
+import { checkHello, decodeHello, encodeRefusal, MAX_HANDSHAKE_FRAME_BYTES } from './handshake.js';
+import { decodeStreamBegin, encodeStreamAck, InboundStream } from './snapshot-chunking.js';
+
+/** How long a refused client gets to read our refusal before we close its socket. */
+const REFUSAL_LINGER_MS = 500;
+
+/**
+ * Checks what a decoded message claims against who sent it, then Raft's own rules, so that the
+ * core never sees a message it would refuse. The core checks again against its real last index
+ * (here an unknown, so the commit-beyond-log check passes and is left to it).
+ */
+export function checkInbound(m: Message, peerId: number, selfId: number): void {
+  if (isLocalMsg(m.type)) throw new PeerProtocolError(`peer ${peerId} sent local-only ${MessageType[m.type]}`);
+  if (m.from !== peerId) throw new PeerProtocolError(`peer ${peerId} sent a message from ${m.from}`);
+  if (m.to !== selfId) throw new PeerProtocolError(`peer ${peerId} sent a message for ${m.to}, this is ${selfId}`);
+  try {
+    validateMessage(m, Number.MAX_SAFE_INTEGER);
+  } catch (cause) {
+    throw new PeerProtocolError(`peer ${peerId} sent an invalid message: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export class InboundConnection {
+  /** The peer's id once its handshake is accepted; 0 before. */
+  peerId = 0;
+  readonly remoteAddress: string;
+  private state: 'handshake' | 'open' | 'closed' = 'handshake';
+  private readonly socket: net.Socket;
+  private readonly ctx: TransportContext;
+  private readonly decoder: FrameDecoder;
+  private timer: NodeJS.Timeout | undefined;
+  private stream: InboundStream | undefined;
+  private readonly onOpen: (c: InboundConnection) => void;
+  private readonly onClose: (c: InboundConnection) => void;
+
+  constructor(
+    ctx: TransportContext,
+    socket: net.Socket,
+    onOpen: (c: InboundConnection) => void,
+    onClose: (c: InboundConnection) => void,
+  ) {
+    this.ctx = ctx;
+    this.socket = socket;
+    this.onOpen = onOpen;
+    this.onClose = onClose;
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+    this.decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES, (kind, payload) => this.onFrame(kind, payload));
+    this.timer = setTimeout(
+      () => this.refuse(new HandshakeError('timeout', `no handshake within ${ctx.options.handshakeTimeoutMs} ms`)),
+      ctx.options.handshakeTimeoutMs,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk);
+      } catch (e) {
+        this.fail(e as Error);
+      }
+    });
+    socket.on('end', () => {
+      if (this.decoder.pendingBytes > 0) this.fail(new FrameError(`stream ended inside a frame (${this.decoder.pendingBytes} bytes)`));
+      else if (this.state === 'handshake') this.refuse(new HandshakeError('closed', 'closed before the handshake'));
+      else this.close();
+    });
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.close());
+  }
+
+  /** Closes the connection now. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.decoder.stop();
+    this.stream = undefined;
+    this.socket.destroy();
+    this.onClose(this);
+  }
+
+  private onFrame(kind: number, payload: Uint8Array): void {
+    if (this.state === 'handshake') {
+      this.onHandshakeFrame(kind, payload);
+      return;
+    }
+    if (this.state !== 'open') return;
+    const bytes = FRAME_HEADER_BYTES + payload.length;
+    switch (kind) {
+      case FrameKind.Messages:
+        this.accept(this.ctx.decoder.decode(payload, true), bytes);
+        return;
+      case FrameKind.StreamBegin: {
+        if (this.stream !== undefined) throw new FrameError('stream begun inside another stream');
+        const { streamId, totalBytes } = decodeStreamBegin(payload);
+        if (totalBytes > this.ctx.options.maxMessageBytes || totalBytes < 4) {
+          throw new FrameError(`stream of ${totalBytes} bytes outside [4, maxMessageBytes=${this.ctx.options.maxMessageBytes}]`);
+        }
+        this.stream = new InboundStream(streamId, totalBytes);
+        this.ctx.counters.peer(this.peerId).bytesIn += bytes;
+        return;
+      }
+      case FrameKind.StreamChunk: {
+        const s = this.stream;
+        if (s === undefined) throw new FrameError('stream chunk outside a stream');
+        s.add(payload);
+        this.ctx.counters.peer(this.peerId).bytesIn += bytes;
+        if (!s.complete) return;
+        this.stream = undefined;
+        const messages = this.ctx.decoder.decode(s.bytes(), false);
+        if (messages.length !== 1) throw new MessageDecodeError(`a stream carries one message, not ${messages.length}`);
+        this.accept(messages, 0);
+        if (this.state === 'open') this.socket.write(encodeStreamAck(s.streamId));
+        return;
+      }
+      default:
+        throw new FrameError(`unexpected frame kind ${kind}`);
+    }
+  }
+
+  private accept(messages: Message[], bytes: number): void {
+    // Every message is checked before any is delivered: a frame is accepted or refused whole.
+    for (const m of messages) checkInbound(m, this.peerId, this.ctx.options.id);
+    const c = this.ctx.counters.peer(this.peerId);
+    c.messagesIn += messages.length;
+    c.bytesIn += bytes;
+    this.ctx.deliver(messages);
+  }
+
+  private onHandshakeFrame(kind: number, payload: Uint8Array): void {
+    if (kind !== FrameKind.Hello) throw new HandshakeError('malformed', `expected a hello, got frame kind ${kind}`);
+    const hello = decodeHello(payload);
+    checkHello(hello, {
+      clusterId: this.ctx.options.clusterId,
+      selfId: this.ctx.options.id,
+      isKnownPeer: (id) => this.ctx.isKnownPeer(id),
+    });
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.state = 'open';
+    this.peerId = hello.from;
+    this.decoder.maxPayloadBytes = this.ctx.options.maxFrameBytes;
+    this.ctx.counters.connectionsAccepted++;
+    this.socket.write(encodeFrame(FrameKind.Welcome, new Uint8Array(0)));
+    this.ctx.options.logger.info(`transport: accepted connection from peer ${hello.from} at ${this.remoteAddress}`);
+    this.onOpen(this);
+  }
+
+  /** Refuses the handshake: tells the client why (it logs it), counts, closes. */
+  private refuse(e: HandshakeError): void {
+    if (this.state !== 'handshake') return;
+    this.state = 'closed';
+    this.decoder.stop();
+    clearTimeout(this.timer);
+    const ctx = this.ctx;
+    ctx.counters.connectionsRefused++;
+    ctx.options.logger.warn(`transport: refused connection from ${this.remoteAddress} (${e.reason}): ${e.message}`);
+    ctx.events.emit('connectionRefused', { remoteAddress: this.remoteAddress, reason: e.reason, message: e.message });
+    if (this.socket.writable) {
+      this.socket.end(encodeFrame(FrameKind.Refused, encodeRefusal(e)));
+      this.timer = setTimeout(() => this.socket.destroy(), REFUSAL_LINGER_MS);
+      this.socket.once('close', () => clearTimeout(this.timer));
+    } else {
+      this.socket.destroy();
+    }
+    this.onClose(this);
+  }
+
+  /** Bad input or a socket error: refuse (before the handshake) or close (after). */
+  private fail(e: Error): void {
+    if (this.state === 'handshake') {
+      this.refuse(e instanceof HandshakeError ? e : new HandshakeError('malformed', e.message));
+      return;
+    }
+    if (this.state !== 'open') return;
+    const isBadInput = e instanceof FrameError || e instanceof MessageDecodeError || e instanceof PeerProtocolError;
+    if (isBadInput) {
+      this.ctx.counters.protocolErrors++;
+      this.ctx.options.logger.warn(`transport: closing connection from peer ${this.peerId} at ${this.remoteAddress}: ${e.message}`);
+      this.ctx.events.emit('badInputReceived', { peerId: this.peerId, remoteAddress: this.remoteAddress, error: e });
+    } else {
+      this.ctx.options.logger.debug(`transport: connection from peer ${this.peerId} failed: ${e.message}`);
+    }
+    this.close();
+  }
+}
