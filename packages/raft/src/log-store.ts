@@ -30,7 +30,10 @@ export interface LogStore extends Storage {
    * configuration at that index. Does not drop entries; see compact().
    */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot>;
-  /** Drops entries before `index` (which must be covered by a snapshot). */
+  /**
+   * Drops entries up to and including `index` (which must be covered by a snapshot); the first
+   * index becomes `index + 1`, as with MemoryStorage.compact().
+   */
   compact(index: number): Promise<void>;
   /** Flushes and releases the store. Idempotent. */
   close(): Promise<void>;

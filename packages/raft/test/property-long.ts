@@ -3,21 +3,24 @@
  * hunting rare bugs outside CI.
  *
  *   pnpm --filter @pontoon/raft property:long -- --runs 2000
- *     [--seed N]            first batch seed (default: random); batch k uses seed N + k
- *     [--batch 100]         runs per batch (one seed each; progress is printed per batch)
- *     [--max-steps 400]     longest schedule
- *     [--shrink-seconds 300] time allowed to shrink a failure
- *     [--path P]            with --seed: replay (and shrink) one counterexample
+ *     [--seed N]              first batch seed (default: random); batch k uses seed N + k
+ *     [--batch 100]           runs per batch (one fast-check seed each; progress per batch)
+ *     [--max-steps 1500]      longest schedule
+ *     [--shrink-seconds 300]  time allowed to shrink a failure
+ *     [--replay FILE]         run one saved failure (written on failure) and print its report
  *     [--bug ack-before-persist|forget-vote]  plant a driver bug (to see a failure report)
  *
- * On failure it prints the seed and path that replay it, the shrunk schedule, and the error
- * (invariant, step, every node's state, last events), and exits with status 1.
+ * On failure it prints the seed, the shrunk schedule and the error (invariant, step, every
+ * node's state, the last events), saves the shrunk failure for --replay, and exits with 1.
  */
 import { randomInt } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { formatSchedule, scheduleArb, simOptionsArb } from './support/fault-schedule.js';
 import type { Step } from './support/fault-schedule.js';
-import { runSchedule } from './support/schedule-runner.js';
+import { failedStep, runSchedule } from './support/schedule-runner.js';
 import type { RunStats } from './support/schedule-runner.js';
 import type { PlantedBug, SimOptions } from './support/sim-network.js';
 
@@ -27,7 +30,7 @@ interface Args {
   batch: number;
   maxSteps: number;
   shrinkSeconds: number;
-  path: string | undefined;
+  replay: string | undefined;
   bug: PlantedBug | undefined;
 }
 
@@ -36,13 +39,14 @@ function parseArgs(argv: string[]): Args {
     runs: 2000,
     seed: randomInt(1, 0x7fffffff),
     batch: 100,
-    maxSteps: 400,
+    maxSteps: 1500,
     shrinkSeconds: 300,
-    path: undefined,
+    replay: undefined,
     bug: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    // pnpm passes the `--` that separates its own options through.
     if (a === '--') continue;
     const value = (): string => {
       const v = argv[++i];
@@ -70,8 +74,8 @@ function parseArgs(argv: string[]): Args {
       case '--shrink-seconds':
         args.shrinkSeconds = int();
         break;
-      case '--path':
-        args.path = value();
+      case '--replay':
+        args.replay = value();
         break;
       case '--bug': {
         const b = value();
@@ -81,7 +85,9 @@ function parseArgs(argv: string[]): Args {
       }
       case '--help':
       case '-h':
-        console.log('usage: property:long -- [--runs N] [--seed N] [--batch N] [--max-steps N] [--shrink-seconds N] [--path P] [--bug B]');
+        console.log(
+          'usage: property:long -- [--runs N] [--seed N] [--batch N] [--max-steps N] [--shrink-seconds N] [--replay FILE] [--bug B]',
+        );
         process.exit(0);
         break;
       default:
@@ -117,6 +123,8 @@ class Totals {
   }
 }
 
+type Failure = [SimOptions, Step[]];
+
 function property(a: Args, totals: Totals | undefined) {
   const opts = a.bug === undefined ? simOptionsArb : simOptionsArb.map((o): SimOptions => ({ ...o, bug: a.bug }));
   return fc.property(opts, scheduleArb(a.maxSteps), (o, steps) => {
@@ -125,45 +133,57 @@ function property(a: Args, totals: Totals | undefined) {
   });
 }
 
-function report(seed: number, details: fc.RunDetails<[SimOptions, Step[]]>, a: Args): void {
-  console.log(`\nFAILED with seed ${seed}`);
-  console.log(fc.defaultReportMessage(details) ?? '');
-  const err = details.errorInstance;
-  if (err !== null) console.log(`\n${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-  const ce = details.counterexample;
-  if (ce !== null) {
-    const [o, steps] = ce;
-    console.log(`\nshrunk schedule (${steps.length} steps; node ids folded onto ${o.nodeCount} nodes):`);
-    console.log(formatSchedule(steps, o.nodeCount));
-  }
-  const path = details.counterexamplePath ?? '';
-  console.log(
-    `\nreplay: pnpm --filter @pontoon/raft property:long -- --seed ${seed} --path ${path} --max-steps ${a.maxSteps}` +
-      (a.bug === undefined ? '' : ` --bug ${a.bug}`),
-  );
-}
-
-/** Shrinks the failure at `path` of `seed`, within the time allowed. */
-function shrink(a: Args, seed: number, path: string): fc.RunDetails<[SimOptions, Step[]]> {
+/**
+ * Shrinks a failure, starting from the steps it needed (those after the failing step cannot
+ * matter, and every shrink attempt would replay them). The schedule arbitrary shrinks values it
+ * did not generate, so the cut schedule is given to fast-check as an example.
+ */
+function shrink(a: Args, seed: number, failure: Failure, err: unknown): fc.RunDetails<Failure> {
+  const [opts, steps] = failure;
+  const last = failedStep(err) ?? steps.length - 1;
   return fc.check(property(a, undefined), {
     seed,
-    path,
-    // Seed, path and the shrunk counterexample are reported at every level; level 1 would add
-    // every failure met while shrinking, which for long schedules is megabytes.
+    numRuns: 1,
+    examples: [[opts, steps.slice(0, last + 1)]],
     verbose: fc.VerbosityLevel.None,
     interruptAfterTimeLimit: a.shrinkSeconds * 1000,
   });
 }
 
+function encode(f: Failure): string {
+  return JSON.stringify({ options: f[0], steps: f[1] }, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 1);
+}
+
+function decode(text: string): Failure {
+  const { options, steps } = JSON.parse(text, (_k, v: unknown) => (v === 'Infinity' ? Infinity : v)) as {
+    options: SimOptions;
+    steps: Step[];
+  };
+  return [options, steps];
+}
+
+function report(err: unknown, failure: Failure): void {
+  console.log(`\n${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  const [o, steps] = failure;
+  console.log(`\nshrunk schedule (${steps.length} steps; node ids folded onto ${o.nodeCount} nodes):`);
+  console.log(formatSchedule(steps, o.nodeCount));
+}
+
+function replay(file: string): void {
+  const failure = decode(readFileSync(file, 'utf8'));
+  try {
+    runSchedule(failure[0], failure[1]);
+  } catch (err) {
+    report(err, failure);
+    process.exit(1);
+  }
+  console.log(`${file}: passes`);
+}
+
 function main(): void {
   const a = parseArgs(process.argv.slice(2));
-  if (a.path !== undefined) {
-    const details = shrink(a, a.seed, a.path);
-    if (details.failed) {
-      report(a.seed, details, a);
-      process.exit(1);
-    }
-    console.log(`seed ${a.seed} path ${a.path}: passes`);
+  if (a.replay !== undefined) {
+    replay(a.replay);
     return;
   }
   console.log(`property:long: ${a.runs} runs, batches of ${a.batch} from seed ${a.seed}, schedules up to ${a.maxSteps} steps`);
@@ -176,9 +196,18 @@ function main(): void {
     // Find first, without shrinking; then shrink under a time limit.
     const found = fc.check(property(a, totals), { seed, numRuns, endOnFailure: true });
     if (found.failed) {
-      console.log(`run ${done + found.numRuns}: failure with seed ${seed}; shrinking (up to ${a.shrinkSeconds} s)...`);
-      const shrunk = shrink(a, seed, found.counterexamplePath ?? '');
-      report(seed, shrunk.failed ? shrunk : found, a);
+      console.log(
+        `\nFAILED: run ${done + found.numRuns}, seed ${seed} (replay: --seed ${seed} --runs ${numRuns} --batch ${numRuns} --max-steps ${a.maxSteps}` +
+          `${a.bug === undefined ? '' : ` --bug ${a.bug}`})`,
+      );
+      console.log(`shrinking (up to ${a.shrinkSeconds} s)...`);
+      const shrunk = shrink(a, seed, found.counterexample!, found.errorInstance);
+      const best = shrunk.failed ? shrunk : found;
+      console.log(`shrunk ${best.numShrinks} times`);
+      report(best.errorInstance, best.counterexample!);
+      const file = join(tmpdir(), `pontoon-safety-failure-${seed}.json`);
+      writeFileSync(file, encode(best.counterexample!));
+      console.log(`\nsaved; replay: pnpm --filter @pontoon/raft property:long -- --replay ${file}`);
       process.exit(1);
     }
     done += numRuns;

@@ -103,14 +103,14 @@ export function runSchedule(opts: SimOptions, steps: readonly Step[], limits: Ru
       sim.processReadies();
       sim.check();
     } catch (err) {
-      throw sim.explain(err, `step ${i}: ${formatStep(s, opts.nodeCount)}`, scheduleSoFar(opts, steps, i + 1));
+      throw failedAt(sim.explain(err, `step ${i}: ${formatStep(s, opts.nodeCount)}`, scheduleSoFar(opts, steps, i + 1)), i);
     }
   }
   let livenessTicks: number;
   try {
     livenessTicks = checkLiveness(sim, limits.livenessTicks);
   } catch (err) {
-    throw sim.explain(err, 'liveness phase (all faults healed)', scheduleSoFar(opts, steps, steps.length));
+    throw failedAt(sim.explain(err, 'liveness phase (all faults healed)', scheduleSoFar(opts, steps, steps.length)), steps.length - 1);
   }
   return {
     steps: steps.length,
@@ -120,6 +120,21 @@ export function runSchedule(opts: SimOptions, steps: readonly Step[], limits: Ru
     livenessTicks,
     counts: { ...sim.counts },
   };
+}
+
+const failureStep = new WeakMap<Error, number>();
+
+function failedAt(err: Error, step: number): Error {
+  failureStep.set(err, step);
+  return err;
+}
+
+/**
+ * The index of the last step a failed run needed (the step that broke an invariant, or the last
+ * one when liveness failed): the steps after it can be cut before shrinking.
+ */
+export function failedStep(err: unknown): number | undefined {
+  return err instanceof Error ? failureStep.get(err) : undefined;
 }
 
 function scheduleSoFar(opts: SimOptions, steps: readonly Step[], upTo: number): string {
