@@ -126,8 +126,9 @@ export function validateConfig(c: Config): ResolvedConfig {
   if (!isCount(maxCommitted) || maxCommitted < 0) {
     throw new ConfigError('maxCommittedSizePerReady', `must be >= 0, got ${maxCommitted}`);
   }
-  // Historically the same knob as maxSizePerMsg, hence the default.
-  if (maxCommitted === 0) maxCommitted = maxSizePerMsg;
+  // Historically the same knob as maxSizePerMsg, hence the default. A budget of 0 bytes would
+  // apply nothing; like a message limit of 0, it means one entry at a time.
+  if (maxCommitted === 0) maxCommitted = maxSizePerMsg === 0 ? 1 : maxSizePerMsg;
   const maxInflightMsgs = c.maxInflightMsgs ?? 256;
   if (!Number.isSafeInteger(maxInflightMsgs) || maxInflightMsgs <= 0) {
     throw new ConfigError('maxInflightMsgs', `must be > 0, got ${maxInflightMsgs}`);

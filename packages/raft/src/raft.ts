@@ -1208,6 +1208,14 @@ function stepCandidate(r: Raft, m: Message): void {
       if (result === VoteResult.VoteWon) {
         if (r.state === StateType.StatePreCandidate) {
           r.campaign(CampaignType.Election);
+        } else if (r.trk.votes.get(r.id) !== true) {
+          // Won on peers' votes alone, but our own (term, vote) is not known to be durable yet:
+          // it arrives as our self-vote once persisted. Leading now would let a crash bring us
+          // back in the previous term to campaign for, win (repeat votes are granted) and lead
+          // this same term a second time with a different log. With asyncStorageWrites, votes
+          // go out before our hard state is written, so this is reachable; we lead once our
+          // self-vote is counted (this branch runs again then).
+          r.logger.info(`${r.id} won the election at term ${r.term}; waiting for its own vote to be durable`);
         } else {
           r.becomeLeader();
           r.bcastAppend();

@@ -47,6 +47,29 @@ describe('config validation', () => {
     expect(c.checkQuorum).toBe(false);
   });
 
+  test('maxSizePerMsg 0 (one entry per message) still applies committed entries, one at a time', () => {
+    const storage = new MemoryStorage();
+    const rn = new RawNode(base({ storage, maxSizePerMsg: 0 }));
+    rn.bootstrap([{ id: 1 }]);
+    const applied: number[] = [];
+    const drive = (): void => {
+      while (rn.hasReady()) {
+        const rd = rn.ready();
+        storage.append(rd.entries);
+        if (rd.hardState.term !== 0) storage.setHardState(rd.hardState);
+        for (const e of rd.committedEntries) applied.push(e.index);
+        rn.advance();
+      }
+    };
+    drive();
+    rn.campaign();
+    drive();
+    rn.propose(new Uint8Array([7]));
+    rn.propose(new Uint8Array([8]));
+    drive();
+    expect(applied).toEqual([1, 2, 3, 4]);
+  });
+
   test('accepts lease reads with CheckQuorum', () => {
     expect(() => new RawNode(base({ checkQuorum: true, readOnlyOption: ReadOnlyOption.ReadOnlyLeaseBased }))).not.toThrow();
   });

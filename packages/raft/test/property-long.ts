@@ -7,6 +7,7 @@
  *     [--batch 100]           runs per batch (one fast-check seed each; progress per batch)
  *     [--max-steps 1500]      longest schedule
  *     [--shrink-seconds 300]  time allowed to shrink a failure
+ *     [--storage sync|async|both]  the Ready contract, etcd's AsyncStorageWrites, or either per run
  *     [--replay FILE]         run one saved failure (written on failure) and print its report
  *     [--bug ack-before-persist|forget-vote]  plant a driver bug (to see a failure report)
  *
@@ -32,6 +33,7 @@ interface Args {
   shrinkSeconds: number;
   replay: string | undefined;
   bug: PlantedBug | undefined;
+  storage: 'sync' | 'async' | 'both';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -43,6 +45,7 @@ function parseArgs(argv: string[]): Args {
     shrinkSeconds: 300,
     replay: undefined,
     bug: undefined,
+    storage: 'both',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -74,6 +77,12 @@ function parseArgs(argv: string[]): Args {
       case '--shrink-seconds':
         args.shrinkSeconds = int();
         break;
+      case '--storage': {
+        const v = value();
+        if (v !== 'sync' && v !== 'async' && v !== 'both') throw new Error(`--storage: sync, async or both, not ${v}`);
+        args.storage = v;
+        break;
+      }
       case '--replay':
         args.replay = value();
         break;
@@ -86,7 +95,8 @@ function parseArgs(argv: string[]): Args {
       case '--help':
       case '-h':
         console.log(
-          'usage: property:long -- [--runs N] [--seed N] [--batch N] [--max-steps N] [--shrink-seconds N] [--replay FILE] [--bug B]',
+          'usage: property:long -- [--runs N] [--seed N] [--batch N] [--max-steps N] [--shrink-seconds N] ' +
+            '[--storage sync|async|both] [--replay FILE] [--bug B]',
         );
         process.exit(0);
         break;
@@ -126,7 +136,13 @@ class Totals {
 type Failure = [SimOptions, Step[]];
 
 function property(a: Args, totals: Totals | undefined) {
-  const opts = a.bug === undefined ? simOptionsArb : simOptionsArb.map((o): SimOptions => ({ ...o, bug: a.bug }));
+  const opts = simOptionsArb.map(
+    (o): SimOptions => ({
+      ...o,
+      bug: a.bug,
+      asyncStorageWrites: a.storage === 'both' ? o.asyncStorageWrites : a.storage === 'async',
+    }),
+  );
   return fc.property(opts, scheduleArb(a.maxSteps), (o, steps) => {
     const stats = runSchedule(o, steps);
     totals?.add(stats);
@@ -197,8 +213,8 @@ function main(): void {
     const found = fc.check(property(a, totals), { seed, numRuns, endOnFailure: true });
     if (found.failed) {
       console.log(
-        `\nFAILED: run ${done + found.numRuns}, seed ${seed} (replay: --seed ${seed} --runs ${numRuns} --batch ${numRuns} --max-steps ${a.maxSteps}` +
-          `${a.bug === undefined ? '' : ` --bug ${a.bug}`})`,
+        `\nFAILED: run ${done + found.numRuns}, seed ${seed} (replay: --seed ${seed} --runs ${numRuns} --batch ${numRuns} ` +
+          `--max-steps ${a.maxSteps} --storage ${a.storage}${a.bug === undefined ? '' : ` --bug ${a.bug}`})`,
       );
       console.log(`shrinking (up to ${a.shrinkSeconds} s)...`);
       const shrunk = shrink(a, seed, found.counterexample!, found.errorInstance);

@@ -1,6 +1,6 @@
 /**
  * Fault schedules: what happens to a simulated cluster, step by step, as plain data that
- * fast-check generates and shrinks. Node ids are drawn from 1..5 and folded onto the cluster's
+ * fast-check generates and shrinks. Node ids are drawn from 1..15 and folded onto the cluster's
  * size, and message choices are indices folded onto what is in flight, so that removing one
  * step leaves the others meaningful: that is what lets a failure shrink to a short schedule.
  */
@@ -35,7 +35,10 @@ export type Step =
   | { t: 'crash'; node: number }
   /** Restarts a node from its storage (crashing it first if it is up). */
   | { t: 'restart'; node: number }
-  /** The node's disk stops completing writes: it takes no Ready until unstalled or crashed. */
+  /**
+   * The node's disk stops completing writes until unstalled or crashed: it takes no Ready (with
+   * asyncStorageWrites, its append thread stops).
+   */
   | { t: 'stall'; node: number }
   | { t: 'unstall'; node: number }
   /** Snapshots the node's state machine `keep` entries back from applied and compacts. */
@@ -52,30 +55,30 @@ const pickArb = fc.nat({ max: 63 });
  */
 export function stepArb(faultWeight: number): fc.Arbitrary<Step> {
   const f = (w: number): number => w * faultWeight;
+  const step = (weight: number, arbitrary: fc.Arbitrary<Step>) => ({ weight, arbitrary });
+  const t = <T extends Step['t']>(name: T) => fc.constant(name);
+  const count = fc.integer({ min: 1, max: 4 });
   return fc.oneof(
-    { weight: 80, arbitrary: fc.record({ t: fc.constant('tick' as const), node: fc.constant(null), count: fc.integer({ min: 1, max: 4 }) }) },
-    { weight: f(2), arbitrary: fc.record({ t: fc.constant('tick' as const), node: nodeArb, count: fc.integer({ min: 1, max: 4 }) }) },
-    { weight: 40, arbitrary: fc.record({ t: fc.constant('deliver' as const), pick: pickArb }) },
-    { weight: 80, arbitrary: fc.record({ t: fc.constant('flush' as const), shuffle: fc.oneof(fc.constant(0), fc.nat({ max: 1000 })) }) },
-    { weight: 60, arbitrary: fc.record({ t: fc.constant('propose' as const), node: nodeArb }) },
-    { weight: 24, arbitrary: fc.record({ t: fc.constant('compact' as const), node: nodeArb, keep: fc.integer({ min: 0, max: 3 }) }) },
-    { weight: f(3), arbitrary: fc.record({ t: fc.constant('drop' as const), pick: pickArb }) },
-    { weight: f(2), arbitrary: fc.record({ t: fc.constant('duplicate' as const), pick: pickArb }) },
-    { weight: f(1), arbitrary: fc.record({ t: fc.constant('campaign' as const), node: nodeArb }) },
-    { weight: f(1), arbitrary: fc.record({ t: fc.constant('transfer' as const), node: nodeArb, to: nodeArb }) },
-    {
-      weight: f(2),
-      arbitrary: fc.record({ t: fc.constant('partition' as const), side: fc.uniqueArray(nodeArb, { minLength: 1, maxLength: 2 }) }),
-    },
-    { weight: f(1), arbitrary: fc.record({ t: fc.constant('cut' as const), from: nodeArb, to: nodeArb }) },
-    { weight: f(2), arbitrary: fc.record({ t: fc.constant('isolate-leader' as const) }) },
-    { weight: f(2), arbitrary: fc.record({ t: fc.constant('crash-leader' as const) }) },
+    step(80, fc.record({ t: t('tick'), node: fc.constant(null), count })),
+    step(f(2), fc.record({ t: t('tick'), node: nodeArb, count })),
+    step(40, fc.record({ t: t('deliver'), pick: pickArb })),
+    step(80, fc.record({ t: t('flush'), shuffle: fc.oneof(fc.constant(0), fc.nat({ max: 1000 })) })),
+    step(60, fc.record({ t: t('propose'), node: nodeArb })),
+    step(24, fc.record({ t: t('compact'), node: nodeArb, keep: fc.integer({ min: 0, max: 3 }) })),
+    step(f(3), fc.record({ t: t('drop'), pick: pickArb })),
+    step(f(2), fc.record({ t: t('duplicate'), pick: pickArb })),
+    step(f(1), fc.record({ t: t('campaign'), node: nodeArb })),
+    step(f(1), fc.record({ t: t('transfer'), node: nodeArb, to: nodeArb })),
+    step(f(2), fc.record({ t: t('partition'), side: fc.uniqueArray(nodeArb, { minLength: 1, maxLength: 2 }) })),
+    step(f(1), fc.record({ t: t('cut'), from: nodeArb, to: nodeArb })),
+    step(f(2), fc.record({ t: t('isolate-leader') })),
+    step(f(2), fc.record({ t: t('crash-leader') })),
     // Healing is not scaled down: faults stay transient in calm runs too.
-    { weight: 16, arbitrary: fc.record({ t: fc.constant('heal' as const) }) },
-    { weight: f(1), arbitrary: fc.record({ t: fc.constant('crash' as const), node: nodeArb }) },
-    { weight: f(3), arbitrary: fc.record({ t: fc.constant('restart' as const), node: nodeArb }) },
-    { weight: f(1), arbitrary: fc.record({ t: fc.constant('stall' as const), node: nodeArb }) },
-    { weight: 12, arbitrary: fc.record({ t: fc.constant('unstall' as const), node: nodeArb }) },
+    step(16, fc.record({ t: t('heal') })),
+    step(f(1), fc.record({ t: t('crash'), node: nodeArb })),
+    step(f(3), fc.record({ t: t('restart'), node: nodeArb })),
+    step(f(1), fc.record({ t: t('stall'), node: nodeArb })),
+    step(12, fc.record({ t: t('unstall'), node: nodeArb })),
   );
 }
 

@@ -207,9 +207,14 @@ export class SafetyChecker {
     for (let i = 1; i <= meta.index; i++) {
       const rec = this.applied.get(i);
       if (rec === undefined) {
-        throw new SafetyViolation('state-machine-safety', `node ${id} restored a snapshot covering index ${i}, which nobody applied`);
+        throw new SafetyViolation(
+          'state-machine-safety',
+          `node ${id} restored a snapshot covering index ${i}, which nobody applied`,
+        );
       }
-      if (rec.key.startsWith(`${EntryType.EntryNormal}:`) && rec.key.length > 2) expected.push(`${i}=${rec.key.slice(2)}`);
+      // The state machine keeps the payloads of normal entries that have one.
+      const normal = `${EntryType.EntryNormal}:`;
+      if (rec.key.startsWith(normal) && rec.key.length > normal.length) expected.push(`${i}=${rec.key.slice(normal.length)}`);
     }
     const got = commands.map((c) => `${c.index}=${Buffer.from(c.data, 'utf8').toString('latin1')}`);
     if (got.join('\n') !== expected.join('\n')) {

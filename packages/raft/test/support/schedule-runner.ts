@@ -103,14 +103,16 @@ export function runSchedule(opts: SimOptions, steps: readonly Step[], limits: Ru
       sim.processReadies();
       sim.check();
     } catch (err) {
-      throw failedAt(sim.explain(err, `step ${i}: ${formatStep(s, opts.nodeCount)}`, scheduleSoFar(opts, steps, i + 1)), i);
+      const context = scheduleSoFar(opts, steps, i + 1);
+      throw failedAt(sim.explain(err, `step ${i}: ${formatStep(s, opts.nodeCount)}`, context), i);
     }
   }
   let livenessTicks: number;
   try {
     livenessTicks = checkLiveness(sim, limits.livenessTicks);
   } catch (err) {
-    throw failedAt(sim.explain(err, 'liveness phase (all faults healed)', scheduleSoFar(opts, steps, steps.length)), steps.length - 1);
+    const context = scheduleSoFar(opts, steps, steps.length);
+    throw failedAt(sim.explain(err, 'liveness phase (all faults healed)', context), steps.length - 1);
   }
   return {
     steps: steps.length,
@@ -139,7 +141,10 @@ export function failedStep(err: unknown): number | undefined {
 
 function scheduleSoFar(opts: SimOptions, steps: readonly Step[], upTo: number): string {
   const o = { ...opts, maxSizePerMsg: String(opts.maxSizePerMsg), compactEvery: String(opts.compactEvery) };
-  return `options: ${JSON.stringify(o)}\nschedule (node ids folded onto ${opts.nodeCount} nodes):\n${formatSchedule(steps.slice(0, upTo), opts.nodeCount)}`;
+  return (
+    `options: ${JSON.stringify(o)}\n` +
+    `schedule (node ids folded onto ${opts.nodeCount} nodes):\n${formatSchedule(steps.slice(0, upTo), opts.nodeCount)}`
+  );
 }
 
 /** Heals every fault: links, crashed nodes, stalled disks. */
