@@ -5,8 +5,12 @@
  * - a one-row SQLite commit (WAL, synchronous=FULL) on the main thread,
  * - raw 1000-row SQLite transactions (the ceiling for batched inserts).
  * For each batch size (1, 10, 100, 1000 entries of 128 bytes) one append at a time is awaited;
- * the event loop's delay (monitorEventLoopDelay) is recorded while the store writes. Then the
- * database size under a steady load: 1,000,000 entries with a snapshot and compaction every 10,000.
+ * the event loop's delay (monitorEventLoopDelay) is recorded while the store writes, and the
+ * writer's commits and fsyncs are counted. Then a commit-only write (`sync: false`, what a Ready
+ * that only moves the commit index asks), and the single-entry append against the one-row commit
+ * interleaved call by call, so that both see the same disk (on a shared machine, blocks measured
+ * one after the other can see a disk twice as slow). Then the database size under a steady load:
+ * 1,000,000 entries with a snapshot and compaction every 10,000.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +33,9 @@ interface Row {
   entriesPerSec: number;
   latency: LatencySummary;
   eventLoopP99Ns?: number;
+  /** Of the store's writes: how many the writer committed per transaction, and per fsync. */
+  writesPerCommit?: number;
+  writesPerFsync?: number;
 }
 
 function tempDir(): string {
@@ -99,26 +106,89 @@ function batch(from: number, n: number): Entry[] {
   return out;
 }
 
+/**
+ * One append at a time of `n` entries with the hard state, or (n = 0) of the hard state alone
+ * with only the commit index moved, marked `sync: false`.
+ */
 async function storeAppends(ms: number, n: number): Promise<Row> {
   const dir = tempDir();
   const store = await SqliteLogStore.open(dir);
   let next = 1;
+  let commit = 0;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   try {
     // Warm up the path (JIT, the worker's statements) before measuring.
     for (let i = 0; i < 50; i++) {
-      await store.append({ entries: batch(next, n) });
-      next += n;
+      await store.append({ entries: batch(next, Math.max(n, 1)), hardState: { term: 1, vote: 1, commit } });
+      next += Math.max(n, 1);
     }
+    const before = store.stats();
     loop.enable();
-    const row = await timed(`store: append ${n}`, n, ms, async () => {
+    const name = n === 0 ? 'store: commit-only, sync: false' : `store: append ${n}`;
+    const row = await timed(name, n, ms, async () => {
+      if (n === 0) {
+        await store.append({ entries: [], hardState: { term: 1, vote: 1, commit: ++commit }, sync: false });
+        return;
+      }
       await store.append({ entries: batch(next, n), hardState: { term: 1, vote: 1, commit: next - 1 } });
       next += n;
     });
     loop.disable();
+    const after = store.stats();
     row.eventLoopP99Ns = loop.percentile(99);
+    row.writesPerCommit = row.writes / (after.commits - before.commits);
+    row.writesPerFsync = after.syncedCommits === before.syncedCommits ? Infinity : row.writes / (after.syncedCommits - before.syncedCommits);
     return row;
   } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A one-row SQLite commit on the main thread and a single-entry store append, alternately, call
+ * by call: the ratio of their p50s with both under the same disk conditions.
+ */
+async function interleaved(ms: number): Promise<{ floor: Row; store: Row }> {
+  const dir = tempDir();
+  const db = rawDb(dir);
+  const ins = db.prepare('INSERT INTO entries VALUES (?, ?, 0, ?, 0)');
+  const data = Buffer.from(payload);
+  let idx = 1;
+  const tx = db.transaction(() => ins.run(idx++, 1, data));
+  const store = await SqliteLogStore.open(path.join(dir, 'store'));
+  let next = 1;
+  const append = (): Promise<void> => {
+    const i = next++;
+    return store.append({ entries: batch(i, 1), hardState: { term: 1, vote: 1, commit: i - 1 } });
+  };
+  try {
+    for (let i = 0; i < 50; i++) {
+      tx();
+      await append();
+    }
+    const hf = newHistogram();
+    const hs = newHistogram();
+    let writes = 0;
+    const start = process.hrtime.bigint();
+    const end = start + BigInt(ms) * 1_000_000n;
+    let now = start;
+    while (now < end) {
+      // Alternate which goes first, so that neither always follows the other.
+      for (const which of writes % 2 === 0 ? [0, 1] : [1, 0]) {
+        const t0 = process.hrtime.bigint();
+        if (which === 0) tx();
+        else await append();
+        now = process.hrtime.bigint();
+        (which === 0 ? hf : hs).recordValue(Number(now - t0));
+      }
+      writes++;
+    }
+    const secs = Number(now - start) / 1e9;
+    const row = (name: string, h: typeof hf): Row => ({ name, entriesPerWrite: 1, writes, entriesPerSec: writes / secs, latency: summarize(h) });
+    return { floor: row('interleaved: one-row SQLite commit', hf), store: row('interleaved: store append 1', hs) };
+  } finally {
+    db.close();
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -185,15 +255,25 @@ export const storageSuite: Suite = {
     await measure('floor: one-row SQLite commit', () => floorSqlite(ms, 1));
     await measure('floor: raw 1000-row SQLite tx', () => floorSqlite(ms, 1000));
     for (const n of [1, 10, 100, 1000]) await measure(`store: append ${n}`, () => storeAppends(ms, n));
+    await measure('store: commit-only, sync: false', () => storeAppends(ms, 0));
+    let pair: { floor: Row; store: Row } | undefined;
+    if (want('interleaved')) {
+      pair = await interleaved(ms);
+      for (const r of [pair.floor, pair.store]) {
+        log(`  ${r.name}: p50 ${formatNs(r.latency.p50Ns)}`);
+        rows.push(r);
+      }
+    }
     let sizeResult: SizeResult | undefined;
     if (want('size')) sizeResult = await boundedSize(1_000_000, 10_000, log);
 
     const table = formatTable(rows, [
       { header: 'configuration', align: 'left', cell: (r) => r.name },
-      { header: 'entries/s', cell: (r) => formatCount(r.entriesPerSec) },
+      { header: 'entries/s', cell: (r) => (r.entriesPerWrite === 0 ? '-' : formatCount(r.entriesPerSec)) },
       { header: 'p50', cell: (r) => formatNs(r.latency.p50Ns) },
       { header: 'p99', cell: (r) => formatNs(r.latency.p99Ns) },
       { header: 'event loop p99', cell: (r) => (r.eventLoopP99Ns === undefined ? '' : formatNs(r.eventLoopP99Ns)) },
+      { header: 'writes/fsync', cell: (r) => (r.writesPerFsync === undefined ? '' : r.writesPerFsync === Infinity ? 'no fsync' : r.writesPerFsync.toFixed(2)) },
     ]);
     const by = (name: string): Row | undefined => rows.find((r) => r.name === name);
     const notes: string[] = [];
@@ -201,6 +281,11 @@ export const storageSuite: Suite = {
     const s1 = by('store: append 1');
     if (one !== undefined && s1 !== undefined) {
       notes.push(`single-entry append p50 / one-row commit p50: ${(s1.latency.p50Ns / one.latency.p50Ns).toFixed(2)}x (target <= 1.3x)`);
+    }
+    if (pair !== undefined) {
+      notes.push(
+        `interleaved call by call: single-entry append p50 / one-row commit p50: ${(pair.store.latency.p50Ns / pair.floor.latency.p50Ns).toFixed(2)}x`,
+      );
     }
     const raw = by('floor: raw 1000-row SQLite tx');
     const s1000 = by('store: append 1000');

@@ -12,6 +12,14 @@ export interface LogWrite {
   entries: readonly Entry[];
   /** A snapshot received from the leader, to install before the entries. */
   snapshot?: Snapshot | undefined;
+  /**
+   * False when the write need not be on stable storage before append() resolves: no entries,
+   * no snapshot, and a hard state whose term and vote are unchanged, only the commit index moved
+   * (Ready.mustSync false; Raft keeps commitIndex in volatile state). A store may then skip the
+   * fsync, as long as it still survives a crash of the process and a later synced write makes it
+   * durable too. Default true.
+   */
+  sync?: boolean | undefined;
 }
 
 /**

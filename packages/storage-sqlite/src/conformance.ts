@@ -23,7 +23,8 @@ import {
   entrySize,
 } from '@pontoon/raft';
 
-export { MemoryLogStore } from './memory-log-store.js';
+/** The reference the suite is checked against (the in-memory store of @pontoon/raft). */
+export { MemoryLogStore } from '@pontoon/raft';
 
 /** How the suite gets stores. */
 export interface LogStoreHarness {

@@ -15,6 +15,8 @@ export interface WriterState {
   logStartTerm: number;
   lastIndex: number;
   snapshotIndex: number;
+  /** The hard state row as [term, vote, commit] (a write that would not change it skips it). */
+  hardState: [number, number, number];
 }
 
 export interface Recovered {
@@ -98,6 +100,12 @@ export function recover(db: Database.Database): Recovered {
   view.setHardState(hardState);
   return {
     view,
-    writerState: { logStart: startRow.idx, logStartTerm: startRow.term, lastIndex, snapshotIndex: snapshot.metadata.index },
+    writerState: {
+      logStart: startRow.idx,
+      logStartTerm: startRow.term,
+      lastIndex,
+      snapshotIndex: snapshot.metadata.index,
+      hardState: [hardState.term, hardState.vote, hardState.commit],
+    },
   };
 }

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
   AssertionError,
@@ -32,7 +32,16 @@ import type { SqliteLogStoreOptions, SyncMode } from './options.js';
 import { recover } from './recovery.js';
 import { DB_FILE, LOCK_FILE, checkFileHeader, checkSchema, createDatabase } from './schema.js';
 import { packEntries } from './write-codec.js';
-import type { WriterInit, WriterRequest, WriterResponse, WriterResult } from './writer-protocol.js';
+import {
+  type CloseRequest,
+  Control,
+  Stats,
+  type WriterInit,
+  type WriterRequest,
+  type WriterResponse,
+  type WriterResult,
+  type WriterResults,
+} from './writer-protocol.js';
 
 const EMPTY_PACK = new Uint8Array(0);
 
@@ -43,6 +52,14 @@ interface Pending {
   onDurable: (result: WriterResult) => unknown;
   resolve: (value: never) => void;
   reject: (err: unknown) => void;
+}
+
+/** What the writer has done: group commits, and how many of them fsynced the WAL. */
+export interface SqliteLogStoreStats {
+  /** Transactions the writer committed (one per group of writes). */
+  commits: number;
+  /** Of those, the ones it fsynced (all of them at `synchronous: 'full'`, unless `sync: false`). */
+  syncedCommits: number;
 }
 
 /**
@@ -57,26 +74,49 @@ export class SqliteLogStore implements LogStore {
 
   private readonly view: MemoryStorage;
   private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly control: Int32Array;
+  private readonly statsSlots: BigInt64Array;
   private readonly lock: DirectoryLock;
   private readonly pending: Pending[] = [];
   private nextSeq = 1;
+  /** The worker's completion counter as last read (modulo 2^32, like the counter). */
+  private completedSeen = 0;
+  /** Whether an Atomics.waitAsync on the completion counter is outstanding. */
+  private waiting = false;
   private failure: StoreFailedError | undefined;
   private closing: Promise<void> | undefined;
   private exited = false;
 
-  private constructor(dir: string, synchronous: SyncMode, view: MemoryStorage, worker: Worker, lock: DirectoryLock) {
+  private constructor(
+    dir: string,
+    synchronous: SyncMode,
+    view: MemoryStorage,
+    writer: { worker: Worker; port: MessagePort; control: Int32Array; stats: BigInt64Array },
+    lock: DirectoryLock,
+  ) {
     this.dir = dir;
     this.synchronous = synchronous;
     this.view = view;
-    this.worker = worker;
+    this.worker = writer.worker;
+    this.port = writer.port;
+    this.control = writer.control;
+    this.statsSlots = writer.stats;
     this.lock = lock;
-    worker.on('message', (msg: WriterResponse) => this.onWorkerMessage(msg));
-    worker.on('error', (err) => this.fail(new StoreFailedError(`writer thread crashed: ${err.message}`, { cause: err })));
+    const worker = writer.worker;
+    // What the writer completed before it went is durable and settles as such; the rest is unknown.
+    worker.on('error', (err) => {
+      this.collect();
+      this.fail(new StoreFailedError(`writer thread crashed: ${err.message}`, { cause: err }));
+    });
     worker.on('exit', (code) => {
       this.exited = true;
-      if (this.closing === undefined) this.fail(new StoreFailedError(`writer thread exited (code ${code})`));
+      if (this.closing !== undefined) return;
+      this.collect();
+      this.fail(new StoreFailedError(`writer thread exited (code ${code})`));
     });
-    // An idle store does not keep the process alive; one with writes in flight does.
+    // An idle store does not keep the process alive; one with writes in flight does (a pending
+    // Atomics.waitAsync does not hold the event loop open by itself).
     worker.unref();
   }
 
@@ -101,10 +141,19 @@ export class SqliteLogStore implements LogStore {
         checkSchema(db, dbPath);
         return recover(db);
       });
-      const init: WriterInit = { dbPath, synchronous, state: writerState };
-      const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: init });
-      await writerReady(worker);
-      return new SqliteLogStore(dir, synchronous, view, worker, lock);
+      const control = new SharedArrayBuffer(Control.SLOTS * Int32Array.BYTES_PER_ELEMENT);
+      const stats = new SharedArrayBuffer(Stats.SLOTS * BigInt64Array.BYTES_PER_ELEMENT);
+      const { port1, port2 } = new MessageChannel();
+      const init: WriterInit = { dbPath, synchronous, state: writerState, control, stats, port: port2 };
+      const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: init, transferList: [port2] });
+      try {
+        await writerReady(worker);
+      } catch (err) {
+        port1.close();
+        throw err;
+      }
+      const writer = { worker, port: port1, control: new Int32Array(control), stats: new BigInt64Array(stats) };
+      return new SqliteLogStore(dir, synchronous, view, writer, lock);
     } catch (err) {
       lock.release();
       throw err;
@@ -170,6 +219,7 @@ export class SqliteLogStore implements LogStore {
       firstIndex: entries.length > 0 ? entries[0]!.index : 0,
       count: entries.length,
       entries: entries.length > 0 ? packEntries(entries) : EMPTY_PACK,
+      sync: write.sync !== false,
     };
     const applySnapshot = req.snapshot !== undefined ? snap : undefined;
     return this.send(req, () => {
@@ -202,6 +252,14 @@ export class SqliteLogStore implements LogStore {
     return this.send({ kind: 'compact', seq: 0, index }, () => this.view.compact(index));
   }
 
+  /** What the writer has done so far (for tests and benchmarks). */
+  stats(): SqliteLogStoreStats {
+    return {
+      commits: Number(Atomics.load(this.statsSlots, Stats.COMMITS)),
+      syncedCommits: Number(Atomics.load(this.statsSlots, Stats.SYNCED_COMMITS)),
+    };
+  }
+
   /**
    * Waits for the writes in flight, closes the database and releases the directory. Idempotent.
    */
@@ -209,7 +267,10 @@ export class SqliteLogStore implements LogStore {
     if (this.closing === undefined) {
       this.closing = new Promise<void>((resolve) => {
         const done = (): void => {
+          // Results of the last writes: the worker answered them before it exited.
+          this.collect();
           this.fail(new StoreFailedError('closed with writes unanswered'));
+          this.port.close();
           this.lock.release();
           resolve();
         };
@@ -219,7 +280,7 @@ export class SqliteLogStore implements LogStore {
         }
         this.worker.ref();
         this.worker.once('exit', done);
-        this.worker.postMessage({ kind: 'close' });
+        this.post({ kind: 'close' });
       });
     }
     return this.closing;
@@ -232,19 +293,56 @@ export class SqliteLogStore implements LogStore {
       req.seq = this.nextSeq++;
       if (this.pending.length === 0) this.worker.ref();
       this.pending.push({ seq: req.seq, onDurable, resolve: resolve as (v: never) => void, reject });
-      if (req.kind === 'append' && req.entries.byteLength > 0) this.worker.postMessage(req, [req.entries.buffer as ArrayBuffer]);
-      else this.worker.postMessage(req);
+      this.post(req);
+      this.awaitCompletions();
     });
   }
 
-  private onWorkerMessage(msg: WriterResponse): void {
-    if (msg.kind !== 'done') return;
-    for (const result of msg.results) {
+  /** Queues a request on the writer's port, then wakes the writer if it is waiting. */
+  private post(req: WriterRequest | CloseRequest): void {
+    if (req.kind === 'append' && req.entries.byteLength > 0) this.port.postMessage(req, [req.entries.buffer as ArrayBuffer]);
+    else this.port.postMessage(req);
+    Atomics.add(this.control, Control.REQUESTS, 1);
+    Atomics.notify(this.control, Control.REQUESTS);
+  }
+
+  /**
+   * Waits, without blocking the event loop, for the writer to move its completion counter past
+   * what was last seen, then settles what it completed. One wait at a time.
+   */
+  private awaitCompletions(): void {
+    if (this.waiting || this.pending.length === 0) return;
+    this.waiting = true;
+    const w = Atomics.waitAsync(this.control, Control.COMPLETED, this.completedSeen);
+    const settle = (): void => {
+      this.waiting = false;
+      this.collect();
+      this.awaitCompletions();
+    };
+    // Already moved ('not-equal'): settle in a microtask, never inside the append() call.
+    if (w.async) void w.value.then(settle);
+    else queueMicrotask(settle);
+  }
+
+  /** Settles, in order, the writes the worker reported completed since the last look. */
+  private collect(): void {
+    const completed = Atomics.load(this.control, Control.COMPLETED);
+    let count = (completed - this.completedSeen) | 0;
+    if (count === 0) return;
+    this.completedSeen = completed;
+    // The results that carry something were posted before the counter moved.
+    let details: Map<number, WriterResult> | undefined;
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      for (const r of (m.message as WriterResults).results) (details ??= new Map()).set(r.seq, r);
+    }
+    for (; count > 0; count--) {
       const p = this.pending.shift();
-      if (p === undefined || p.seq !== result.seq) {
-        this.fail(new StoreFailedError(`writer answered ${result.seq}, expected ${p?.seq}`));
+      if (p === undefined) {
+        // Unless fail() already gave up on them: then these are their late answers.
+        if (this.failure === undefined) this.fail(new StoreFailedError('writer completed more writes than were sent'));
         return;
       }
+      const result = details?.get(p.seq) ?? { seq: p.seq };
       if (result.error === undefined) {
         let value: unknown;
         try {
@@ -253,7 +351,7 @@ export class SqliteLogStore implements LogStore {
           // The view refused what the writer accepted: they disagree, nothing can be trusted.
           this.fail(new StoreFailedError(`in-memory view rejected a durable write: ${String(err)}`, { cause: err }));
           p.reject(err);
-          continue;
+          return;
         }
         p.resolve(value as never);
       } else {

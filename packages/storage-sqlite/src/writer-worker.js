@@ -3,31 +3,52 @@
  * The writer: a worker thread that owns the store's only write connection, so that the fsync of
  * every commit happens off the main thread and never stalls its event loop.
  *
- * Group commit: when a message arrives, every message already queued behind it is drained too
- * (receiveMessageOnPort) and the whole batch is written in one transaction, so one fsync covers
- * as many Readys as arrived while the previous commit was syncing. Writes are applied in the
- * order they were sent; each is validated against the state left by the ones before it, the way
- * the main thread's view will apply it, and refused whole if invalid. One answer per batch goes
- * back, after COMMIT has returned: with synchronous=FULL, after the WAL is on stable storage.
+ * It does not run an event loop: idle, it blocks in Atomics.wait until the main thread bumps the
+ * request counter (writer-protocol.ts), then takes every request queued on its port with
+ * receiveMessageOnPort. Group commit: all the requests taken at once, i.e. every Ready that
+ * arrived while the previous commit was syncing, are written in one transaction under one fsync.
+ * Requests are applied in the order they were sent; each is validated against the state left by
+ * the ones before it, the way the main thread's view will apply it, and refused whole if
+ * invalid. Completions are reported after COMMIT has returned: with synchronous=FULL, after the
+ * WAL is on stable storage.
+ *
+ * A batch of appends that all say `sync: false` (only the commit index changed) is committed with
+ * synchronous=NORMAL when the store runs at FULL: its WAL frames are written but not fsynced.
+ * That never reorders durability: WAL frames are appended in order under a cumulative checksum,
+ * recovery keeps the longest valid prefix of commits, and the fsync of any later FULL commit (or
+ * of a checkpoint, which NORMAL still syncs) covers every frame before it. So a power failure can
+ * lose only the unsynced commits since the last synced one, a suffix, never a commit without
+ * everything after it.
  *
  * Plain JavaScript (checked by tsc) so that it runs the same from source and from dist, without
  * a TypeScript loader in the worker.
  */
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData, parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { entryChecksum, numbersChecksum, snapshotChecksum } from './checksum.js';
 import { forEachPackedEntry } from './write-codec.js';
 
 /** @typedef {import('./writer-protocol.js').WriterRequest} WriterRequest */
+/** @typedef {import('./writer-protocol.js').CloseRequest} CloseRequest */
 /** @typedef {import('./writer-protocol.js').WriterResult} WriterResult */
 /** @typedef {import('./writer-protocol.js').WriterInit} WriterInit */
 
+// The slots of writer-protocol.ts's Control and Stats (a .js file cannot import its values).
+const REQUESTS = 0;
+const COMPLETED = 1;
+const COMMITS = 0;
+const SYNCED_COMMITS = 1;
+
 if (parentPort === null) throw new Error('writer-worker.js must run as a worker thread');
-const port = parentPort;
 const init = /** @type {WriterInit} */ (workerData);
+const port = init.port;
+const control = new Int32Array(init.control);
+const stats = new BigInt64Array(init.stats);
 
 const db = new Database(init.dbPath);
 db.pragma(`synchronous = ${init.synchronous.toUpperCase()}`);
+/** The synchronous level of the connection now (switched per batch, see above). */
+let synchronous = init.synchronous;
 // The WAL file is reused after each checkpoint; cap what it keeps so the disk footprint stays
 // bounded after a burst.
 db.pragma('journal_size_limit = 67108864');
@@ -137,7 +158,12 @@ function apply(req) {
         state.lastIndex = req.firstIndex + req.count - 1;
       }
       const hs = req.hardState;
-      if (hs !== undefined) stmt.setHardState.run(hs[0], hs[1], hs[2], numbersChecksum('hard_state', hs));
+      const row = state.hardState;
+      // A row that would not change is not rewritten: one page less in the WAL.
+      if (hs !== undefined && (hs[0] !== row[0] || hs[1] !== row[1] || hs[2] !== row[2])) {
+        stmt.setHardState.run(hs[0], hs[1], hs[2], numbersChecksum('hard_state', hs));
+        state.hardState = hs;
+      }
       return { seq: req.seq };
     }
     case 'snapshot': {
@@ -190,44 +216,86 @@ const applyAll = db.transaction(
   },
 );
 
-/** @param {WriterRequest[]} batch */
+/**
+ * Whether `batch` may be committed without an fsync: every request in it is an append marked
+ * `sync: false` that only moves the commit index. The hint is checked, not trusted: entries, a
+ * snapshot, or a term or vote other than the row's (Raft §5: persisted before answering RPCs)
+ * are synced whatever it says. Compared with the row as it is before the batch, so that a
+ * refused request in the batch cannot make a change of term look like none.
+ * @param {WriterRequest[]} batch
+ */
+function maySkipSync(batch) {
+  const row = state.hardState;
+  for (const req of batch) {
+    if (req.kind !== 'append' || req.sync || req.count > 0 || req.snapshot !== undefined) return false;
+    const hs = req.hardState;
+    if (hs !== undefined && (hs[0] !== row[0] || hs[1] !== row[1])) return false;
+  }
+  return true;
+}
+
+/**
+ * Commits `batch` as one transaction, then reports it: results that carry something on the port
+ * first, then the completion count through shared memory.
+ * @param {WriterRequest[]} batch
+ */
 function writeBatch(batch) {
   /** @type {WriterResult[]} */
   const results = [];
-  if (fatal === undefined && batch.length > 0) {
+  let failed = fatal !== undefined;
+  if (!failed) {
+    // At FULL, a batch of commit-only writes is committed without the fsync (see the top).
+    if (init.synchronous === 'full') {
+      const level = maySkipSync(batch) ? 'normal' : 'full';
+      if (level !== synchronous) {
+        db.pragma(`synchronous = ${level.toUpperCase()}`);
+        synchronous = level;
+      }
+    }
     const saved = { ...state };
     try {
       applyAll(batch, results);
-      port.postMessage({ kind: 'done', results });
-      return;
+      Atomics.add(stats, COMMITS, 1n);
+      if (synchronous === 'full') Atomics.add(stats, SYNCED_COMMITS, 1n);
     } catch (err) {
       Object.assign(state, saved);
       fatal = err instanceof Error ? `${err.message}${'code' in err ? ` (${String(err.code)})` : ''}` : String(err);
-      results.length = 0;
+      failed = true;
     }
   }
-  for (const r of batch) results.push({ seq: r.seq, error: 'FAILED', message: fatal ?? 'writer failed' });
-  port.postMessage({ kind: 'done', results });
+  /** @type {WriterResult[]} */
+  const worth = [];
+  if (failed) {
+    for (const r of batch) worth.push({ seq: r.seq, error: 'FAILED', message: fatal ?? 'writer failed' });
+  } else {
+    for (const r of results) if (r.error !== undefined || r.term !== undefined) worth.push(r);
+  }
+  if (worth.length > 0) port.postMessage({ results: worth });
+  Atomics.add(control, COMPLETED, batch.length);
+  Atomics.notify(control, COMPLETED);
 }
 
-port.postMessage({ kind: 'ready' });
+parentPort.postMessage({ kind: 'ready' });
 
-port.on('message', (/** @type {WriterRequest | { kind: 'close' }} */ first) => {
+for (;;) {
+  // Read before taking requests: one posted after the receive loop has bumped the counter
+  // since, so the wait below returns at once instead of missing it.
+  const seen = Atomics.load(control, REQUESTS);
   /** @type {WriterRequest[]} */
   const batch = [];
-  /** @type {WriterRequest | { kind: 'close' } | undefined} */
-  let msg = first;
-  while (msg !== undefined) {
-    if (msg.kind === 'close') {
-      writeBatch(batch);
-      db.close();
-      port.postMessage({ kind: 'closed' });
-      port.close();
-      return;
+  let closing = false;
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const req = /** @type {WriterRequest | CloseRequest} */ (m.message);
+    if (req.kind === 'close') {
+      // The main thread sends nothing after it.
+      closing = true;
+      break;
     }
-    batch.push(msg);
-    const next = receiveMessageOnPort(port);
-    msg = next === undefined ? undefined : next.message;
+    batch.push(req);
   }
-  writeBatch(batch);
-});
+  if (batch.length > 0) writeBatch(batch);
+  if (closing) break;
+  if (batch.length === 0) Atomics.wait(control, REQUESTS, seen);
+}
+db.close();
+port.close();

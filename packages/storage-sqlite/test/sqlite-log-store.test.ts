@@ -156,3 +156,106 @@ describe('rules of the log', () => {
     await again.close();
   });
 });
+
+describe('the sync hint (LogWrite.sync)', () => {
+  const hs = (term: number, vote: number, commit: number): { term: number; vote: number; commit: number } => ({ term, vote, commit });
+
+  it('a commit-only write with sync: false is committed without an fsync, and survives a restart', async () => {
+    const dir = temp.make();
+    const s = await SqliteLogStore.open(dir);
+    await s.append({ entries: [entry(1, 1, 'a'), entry(2, 1, 'b')], hardState: hs(1, 1, 0) });
+    const before = s.stats();
+    await s.append({ entries: [], hardState: hs(1, 1, 2), sync: false });
+    expect(s.initialState().hardState).toEqual(hs(1, 1, 2));
+    expect(s.stats()).toEqual({ commits: before.commits + 1, syncedCommits: before.syncedCommits });
+    await s.close();
+    // Written, just not fsynced: a process that stops (or dies) keeps it.
+    const again = await SqliteLogStore.open(dir);
+    expect(again.initialState().hardState).toEqual(hs(1, 1, 2));
+    await again.close();
+  });
+
+  it('is checked, not trusted: entries, a snapshot, a new term or a new vote are synced whatever it says', async () => {
+    const s = await SqliteLogStore.open(temp.make());
+    await s.append({ entries: [entry(1, 1, 'a')], hardState: hs(1, 1, 0) });
+    const cs = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    const writes = [
+      { entries: [entry(2, 1, 'b')], hardState: hs(1, 1, 1), sync: false },
+      { entries: [], hardState: hs(2, 0, 1), sync: false },
+      { entries: [], hardState: hs(2, 3, 1), sync: false },
+      { entries: [], snapshot: { data: enc.encode('sm'), metadata: { index: 5, term: 2, confState: cs } }, sync: false },
+    ];
+    for (const w of writes) {
+      const before = s.stats();
+      await s.append(w);
+      expect(s.stats(), JSON.stringify(w.hardState)).toEqual({ commits: before.commits + 1, syncedCommits: before.syncedCommits + 1 });
+    }
+    expect(s.initialState().hardState).toEqual(hs(2, 3, 1));
+    expect(s.lastIndex()).toBe(5);
+    await s.close();
+  });
+
+  it('a group commit is synced when any write in it needs it', async () => {
+    const s = await SqliteLogStore.open(temp.make());
+    await s.append({ entries: [entry(1, 1, 'a')], hardState: hs(1, 1, 0) });
+    for (let round = 0; round < 20; round++) {
+      const before = s.stats();
+      // Issued together: the writer takes them in one batch or in several, in order.
+      const writes = [
+        s.append({ entries: [], hardState: hs(1, 1, 1), sync: false }),
+        s.append({ entries: [entry(round + 2, 1, `e${round}`)], hardState: hs(1, 1, 1) }),
+        s.append({ entries: [], hardState: hs(1, 1, 1), sync: false }),
+      ];
+      await Promise.all(writes);
+      const after = s.stats();
+      const commits = after.commits - before.commits;
+      const synced = after.syncedCommits - before.syncedCommits;
+      // The entry's commit is synced; at most the ones without it are not.
+      expect(synced).toBeGreaterThanOrEqual(1);
+      expect(commits - synced).toBeLessThanOrEqual(2);
+    }
+    expect(s.lastIndex()).toBe(21);
+    await s.close();
+  });
+
+  it('at synchronous: normal there is nothing to skip: no commit is synced', async () => {
+    const s = await SqliteLogStore.open(temp.make(), { synchronous: 'normal' });
+    await s.append({ entries: [entry(1, 1, 'a')], hardState: hs(1, 1, 0) });
+    await s.append({ entries: [], hardState: hs(1, 1, 1), sync: false });
+    expect(s.stats()).toEqual({ commits: 2, syncedCommits: 0 });
+    await s.close();
+  });
+});
+
+describe('the writer handoff', () => {
+  it('an idle store does not keep the process alive, one with a write in flight does', async () => {
+    const dir = temp.make();
+    const child = spawnTs(new URL('./support/unawaited-write-child.ts', import.meta.url), [dir]);
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code, stderr).toBe(0);
+    expect(out).toBe('durable\n');
+    // Exited without close(): the lock went with the process, and the write is there.
+    const s = await SqliteLogStore.open(dir);
+    expect(s.lastIndex()).toBe(1);
+    await s.close();
+  });
+
+  it('thousands of writes issued at once all settle, in order, with their errors', async () => {
+    const s = await SqliteLogStore.open(temp.make());
+    const writes: Promise<unknown>[] = [];
+    for (let i = 1; i <= 3000; i++) {
+      writes.push(s.append({ entries: [entry(i, 1, `e${i}`)] }));
+      // A refused write among them (a gap) fails alone and changes nothing.
+      if (i % 1000 === 0) writes.push(s.append({ entries: [entry(i + 5, 1, 'gap')] }).then(() => 'accepted', (e: unknown) => e));
+    }
+    const results = await Promise.all(writes);
+    expect(results.filter((r) => r instanceof AssertionError)).toHaveLength(3);
+    expect(s.lastIndex()).toBe(3000);
+    expect(s.stats().commits).toBeLessThan(3003);
+    await s.close();
+  });
+});

@@ -3,7 +3,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { Message, SnapshotSendStatus } from '@pontoon/raft';
 import type { Counters } from './counters.js';
 import type { TransportEvents } from './events.js';
-import type { MessageDecoder, MessageEncoder } from './message-codec.js';
+import type { MessageEncoder } from './message-codec.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface TransportContext {
@@ -11,10 +11,9 @@ export interface TransportContext {
   readonly counters: Counters;
   readonly events: EventEmitter<TransportEvents>;
   readonly encoder: MessageEncoder;
-  readonly decoder: MessageDecoder;
   isKnownPeer(peerId: number): boolean;
-  /** Hands checked messages to the registered handler. */
-  deliver(messages: readonly Message[]): void;
+  /** Hands a checked message to the registered handler. */
+  deliver(message: Message): void;
   /** Tells the core, after the current turn, that messages to `peerId` were dropped. */
   reportUnreachable(peerId: number): void;
   /** Tells the core, after the current turn, how a snapshot send ended. */

@@ -54,92 +54,165 @@ export function writeU32(b: Uint8Array, offset: number, v: number): void {
 }
 
 /**
- * Splits a byte stream into frames. Payloads handed to `onFrame` are views: of the incoming
- * chunk when a frame lies within one, else of a buffer assembled for that frame alone. They stay
- * valid (nothing reuses them), but a consumer that keeps bytes for long should copy them so as
- * not to pin a whole socket read.
+ * A frame's payload as it arrived: views of the socket reads it lies in, in order. Almost always
+ * one view; several when the frame straddled reads (a frame of a 64-message batch of 4 KiB
+ * entries spans five reads of 64 KiB), so that nobody has to copy a frame to read it.
+ */
+export type PayloadParts = readonly Uint8Array[];
+
+/** The payload in one buffer: the single part itself, or (when it straddled reads) a copy. */
+export function joinParts(parts: PayloadParts, length: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(length);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * Splits a byte stream into frames, without copying them: a frame's payload is handed to
+ * `onFrame` as views of the reads it lies in (see PayloadParts).
+ *
+ * Views keep their whole read alive (each read of a socket is a buffer of its own). So that a
+ * frame straddling reads does not keep most of a read alive for a few bytes, the start of a frame
+ * left at the end of a read is copied out when it is less than half of that read; a larger start
+ * stays a view. `bufferBytes` then says how large the buffers are that the payloads handed out
+ * by the last push() are views of, for the consumer to judge whether keeping views of them is
+ * worth it (see MessageDecoder).
  */
 export class FrameDecoder {
   /** The largest payload accepted; may change (a small limit before the handshake). */
   maxPayloadBytes: number;
-  private readonly onFrame: (kind: number, payload: Uint8Array) => void;
-  private parts: Uint8Array[] = [];
-  private buffered = 0;
-  /** Payload length of the frame being assembled, once its header is complete; else -1. */
+  /**
+   * The total size of the buffers that the payloads handed out by the current (or last) push()
+   * are views of: the read pushed, and those that the start of a frame straddling reads came
+   * in (once each).
+   */
+  bufferBytes = 0;
+  private readonly onFrame: (kind: number, payload: PayloadParts, length: number) => void;
+  /** The frame header when a read ended inside it. */
+  private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
+  private headerHave = 0;
+  /** Payload length and kind of the frame whose payload is incomplete; -1 when none is. */
   private expected = -1;
   private kind = 0;
+  /** The payload of that frame received so far, and its length. */
+  private parts: Uint8Array[] = [];
+  private have = 0;
+  /** Reused for the payload of a frame within one read: the common case allocates nothing. */
+  private readonly single: Uint8Array[] = [new Uint8Array(0)];
   private stopped = false;
 
-  constructor(maxPayloadBytes: number, onFrame: (kind: number, payload: Uint8Array) => void) {
+  constructor(maxPayloadBytes: number, onFrame: (kind: number, payload: PayloadParts, length: number) => void) {
     this.maxPayloadBytes = maxPayloadBytes;
     this.onFrame = onFrame;
   }
 
   /** Bytes received but not yet handed out as a frame (a partial frame at end of stream). */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.headerHave + (this.expected < 0 ? 0 : FRAME_HEADER_BYTES + this.have);
   }
 
   /** Stops delivering frames (the connection is being closed). */
   stop(): void {
     this.stopped = true;
     this.parts = [];
-    this.buffered = 0;
+    this.have = 0;
+    this.expected = -1;
+    this.headerHave = 0;
   }
 
   /** Feeds bytes; throws FrameError on an oversize length prefix. */
   push(chunk: Uint8Array): void {
     if (this.stopped) return;
-    let data = chunk;
-    if (this.buffered > 0) {
-      // Slow path: a frame spans reads. Gather just enough for the header, then the payload.
-      this.parts.push(chunk);
-      this.buffered += chunk.length;
-      if (this.expected < 0) {
-        if (this.buffered < FRAME_HEADER_BYTES) return;
-        data = this.collapse();
-        this.readHeader(data, 0);
-        if (data.length - FRAME_HEADER_BYTES < this.expected) {
-          this.parts = [data];
-          return;
-        }
-      } else {
-        if (this.buffered - FRAME_HEADER_BYTES < this.expected) return;
-        data = this.collapse();
-      }
-      this.parts = [];
-      this.buffered = 0;
-      this.expected = -1;
-    }
+    const n = chunk.length;
+    const chunkBufferBytes = chunk.buffer.byteLength;
+    this.bufferBytes = 0;
     let off = 0;
-    while (!this.stopped) {
-      const left = data.length - off;
-      if (left < FRAME_HEADER_BYTES) break;
-      this.readHeader(data, off);
-      if (left - FRAME_HEADER_BYTES < this.expected) break;
-      const start = off + FRAME_HEADER_BYTES;
-      off = start + this.expected;
+    if (this.headerHave > 0) {
+      // A read ended inside a frame header: complete it (a few bytes, copied).
+      const take = Math.min(FRAME_HEADER_BYTES - this.headerHave, n);
+      for (let i = 0; i < take; i++) this.header[this.headerHave + i] = chunk[i]!;
+      this.headerHave += take;
+      off = take;
+      if (this.headerHave >= 4) this.checkLength(readU32(this.header, 0));
+      if (this.headerHave < FRAME_HEADER_BYTES) return;
+      this.headerHave = 0;
+      this.expected = readU32(this.header, 0);
+      this.kind = this.header[4]!;
+      this.have = 0;
+    }
+    if (this.expected >= 0) {
+      // A frame straddles reads: this read completes it, or is part of it.
+      const need = this.expected - this.have;
+      if (n - off < need) {
+        this.keep(chunk, off, n, chunkBufferBytes);
+        return;
+      }
+      if (need > 0 || this.parts.length === 0) this.parts.push(chunk.subarray(off, off + need));
+      off += need;
+      const parts = this.parts;
+      for (let i = 0; i < parts.length; i++) {
+        // The part of this read is counted once, below.
+        if (parts[i]!.buffer !== chunk.buffer) this.bufferBytes += parts[i]!.buffer.byteLength;
+      }
+      this.bufferBytes += chunkBufferBytes;
+      const length = this.expected;
+      this.parts = [];
+      this.have = 0;
       this.expected = -1;
-      this.onFrame(this.kind, data.subarray(start, off));
+      this.onFrame(this.kind, parts, length);
+    } else if (n > 0) {
+      this.bufferBytes += chunkBufferBytes;
     }
-    if (this.stopped) return;
-    if (off < data.length) {
-      // Keep the tail as a view; it is copied once, when the rest arrives (collapse).
-      this.parts = [data.subarray(off)];
-      this.buffered = data.length - off;
+    // Fast path: frames whole within this read.
+    const single = this.single;
+    while (!this.stopped) {
+      const left = n - off;
+      if (left < FRAME_HEADER_BYTES) break;
+      const len = readU32(chunk, off);
+      this.checkLength(len);
+      const kind = chunk[off + 4]!;
+      const start = off + FRAME_HEADER_BYTES;
+      if (left - FRAME_HEADER_BYTES < len) {
+        this.expected = len;
+        this.kind = kind;
+        this.have = 0;
+        this.keep(chunk, start, n, chunkBufferBytes);
+        return;
+      }
+      off = start + len;
+      single[0] = chunk.subarray(start, off);
+      this.onFrame(kind, single, len);
     }
+    if (this.stopped || off === n) return;
+    // Fewer than a header's bytes are left: keep them (copied) for the next read.
+    for (let i = off; i < n; i++) this.header[i - off] = chunk[i]!;
+    this.headerHave = n - off;
+    if (this.headerHave >= 4) this.checkLength(readU32(this.header, 0));
   }
 
-  private readHeader(b: Uint8Array, off: number): void {
-    const len = readU32(b, off);
+  /** Keeps `chunk[start, end)`, part of an incomplete payload: a view, or a copy if small. */
+  private keep(chunk: Uint8Array, start: number, end: number, chunkBufferBytes: number): void {
+    if (end === start) return;
+    const n = end - start;
+    // A copy when a view would keep alive a read more than twice its size (see the class doc).
+    let part = chunk.subarray(start, end);
+    if (n * 2 < chunkBufferBytes) {
+      const copy = new Uint8Array(n);
+      copy.set(part);
+      part = copy;
+    }
+    this.parts.push(part);
+    this.have += n;
+  }
+
+  private checkLength(len: number): void {
     if (len > this.maxPayloadBytes) {
       throw new FrameError(`frame of ${len} bytes exceeds the limit of ${this.maxPayloadBytes}`);
     }
-    this.expected = len;
-    this.kind = b[off + 4]!;
-  }
-
-  private collapse(): Uint8Array {
-    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
   }
 }

@@ -9,8 +9,10 @@ import { isLocalMsg, MessageType, validateMessage } from '@pontoon/raft';
 import type { Message } from '@pontoon/raft';
 import type { TransportContext } from './context.js';
 import { FrameError, HandshakeError, MessageDecodeError, PeerProtocolError } from './errors.js';
-import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameKind } from './frame-codec.js';
+import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameKind, joinParts } from './frame-codec.js';
+import type { PayloadParts } from './frame-codec.js';
 import { checkHello, decodeHello, encodeRefusal, MAX_HANDSHAKE_FRAME_BYTES } from './handshake.js';
+import { detachPayloads, MessageDecoder } from './message-codec.js';
 import { decodeStreamBegin, encodeStreamAck, InboundStream } from './snapshot-chunking.js';
 
 /** How long a refused client gets to read our refusal before we close its socket. */
@@ -40,6 +42,9 @@ export class InboundConnection {
   private readonly socket: net.Socket;
   private readonly ctx: TransportContext;
   private readonly decoder: FrameDecoder;
+  private readonly messages: MessageDecoder;
+  /** Messages accepted from the read being decoded; delivered when it is done (settle). */
+  private readonly accepted: Message[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stream: InboundStream | undefined;
   private readonly onOpen: (c: InboundConnection) => void;
@@ -57,17 +62,22 @@ export class InboundConnection {
     this.onClose = onClose;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
-    this.decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES, (kind, payload) => this.onFrame(kind, payload));
+    this.decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES, (kind, payload, length) => this.onFrame(kind, payload, length));
+    this.messages = new MessageDecoder({ maxMessages: ctx.options.maxMessagesPerFrame, maxEntries: ctx.options.maxEntriesPerMessage });
     this.timer = setTimeout(
       () => this.refuse(new HandshakeError('timeout', `no handshake within ${ctx.options.handshakeTimeoutMs} ms`)),
       ctx.options.handshakeTimeoutMs,
     );
     socket.on('data', (chunk: Buffer) => {
+      let error: Error | undefined;
       try {
         this.decoder.push(chunk);
       } catch (e) {
-        this.fail(e as Error);
+        error = e as Error;
       }
+      // The frames before a bad one were accepted whole: they are delivered, then we close.
+      if (this.accepted.length > 0) this.settle();
+      if (error !== undefined) this.fail(error);
     });
     socket.on('end', () => {
       if (this.decoder.pendingBytes > 0) this.fail(new FrameError(`stream ended inside a frame (${this.decoder.pendingBytes} bytes)`));
@@ -86,24 +96,28 @@ export class InboundConnection {
     this.timer = undefined;
     this.decoder.stop();
     this.stream = undefined;
+    this.accepted.length = 0;
     this.socket.destroy();
     this.onClose(this);
   }
 
-  private onFrame(kind: number, payload: Uint8Array): void {
+  private onFrame(kind: number, payload: PayloadParts, length: number): void {
     if (this.state === 'handshake') {
-      this.onHandshakeFrame(kind, payload);
+      this.onHandshakeFrame(kind, joinParts(payload, length));
       return;
     }
     if (this.state !== 'open') return;
-    const bytes = FRAME_HEADER_BYTES + payload.length;
+    const bytes = FRAME_HEADER_BYTES + length;
     switch (kind) {
-      case FrameKind.Messages:
-        this.accept(this.ctx.decoder.decode(payload, true), bytes);
+      case FrameKind.Messages: {
+        const first = this.accepted.length;
+        this.messages.decode(payload, length, this.accepted);
+        this.accept(first, bytes);
         return;
+      }
       case FrameKind.StreamBegin: {
         if (this.stream !== undefined) throw new FrameError('stream begun inside another stream');
-        const { streamId, totalBytes } = decodeStreamBegin(payload);
+        const { streamId, totalBytes } = decodeStreamBegin(joinParts(payload, length));
         if (totalBytes > this.ctx.options.maxMessageBytes || totalBytes < 4) {
           throw new FrameError(`stream of ${totalBytes} bytes outside [4, maxMessageBytes=${this.ctx.options.maxMessageBytes}]`);
         }
@@ -114,13 +128,24 @@ export class InboundConnection {
       case FrameKind.StreamChunk: {
         const s = this.stream;
         if (s === undefined) throw new FrameError('stream chunk outside a stream');
-        s.add(payload);
+        s.add(payload, length);
         this.ctx.counters.peer(this.peerId).bytesIn += bytes;
         if (!s.complete) return;
         this.stream = undefined;
-        const messages = this.ctx.decoder.decode(s.bytes(), false);
-        if (messages.length !== 1) throw new MessageDecodeError(`a stream carries one message, not ${messages.length}`);
-        this.accept(messages, 0);
+        // What came before is delivered first, in order; the streamed message's byte fields are
+        // views of the stream's own buffer, never worth copying again.
+        this.settle();
+        if (this.state !== 'open') return;
+        const body = s.bytes();
+        this.messages.decode([body], body.length, this.accepted);
+        this.messages.viewBytes = 0;
+        if (this.accepted.length !== 1) {
+          const n = this.accepted.length;
+          this.accepted.length = 0;
+          throw new MessageDecodeError(`a stream carries one message, not ${n}`);
+        }
+        this.accept(0, 0);
+        this.settle();
         if (this.state === 'open') this.socket.write(encodeStreamAck(s.streamId));
         return;
       }
@@ -129,13 +154,30 @@ export class InboundConnection {
     }
   }
 
-  private accept(messages: Message[], bytes: number): void {
-    // Every message is checked before any is delivered: a frame is accepted or refused whole.
-    for (const m of messages) checkInbound(m, this.peerId, this.ctx.options.id);
+  /** Checks the messages of one frame, `accepted[first..]`: all are kept, or none (and throws). */
+  private accept(first: number, bytes: number): void {
+    const accepted = this.accepted;
+    try {
+      for (let i = first; i < accepted.length; i++) checkInbound(accepted[i]!, this.peerId, this.ctx.options.id);
+    } catch (e) {
+      accepted.length = first;
+      throw e;
+    }
     const c = this.ctx.counters.peer(this.peerId);
-    c.messagesIn += messages.length;
+    c.messagesIn += accepted.length - first;
     c.bytesIn += bytes;
-    this.ctx.deliver(messages);
+  }
+
+  /** Delivers the accepted messages, first copying their byte fields if views cost too much. */
+  private settle(): void {
+    const accepted = this.accepted;
+    // Views keep whole socket reads alive: fine when they hold at least half of those reads'
+    // bytes, else copied out (one buffer for all), lest a small entry kept in the log hold on
+    // to a 64 KiB read. In bulk replication the views hold most of the reads and stay views.
+    if (this.messages.viewBytes > 0 && this.messages.viewBytes * 2 < this.decoder.bufferBytes) detachPayloads(accepted, 0);
+    this.messages.viewBytes = 0;
+    for (let i = 0; i < accepted.length && this.state === 'open'; i++) this.ctx.deliver(accepted[i]!);
+    accepted.length = 0;
   }
 
   private onHandshakeFrame(kind: number, payload: Uint8Array): void {

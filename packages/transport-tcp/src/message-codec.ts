@@ -17,10 +17,11 @@
  *  index, term, voters..., learners..., votersOutgoing..., learnersNext..., dataLength
  *                           if flags & HAS_SNAPSHOT (each id list as count then ids)`.
  */
-import { EMPTY_BYTES, EntryType, newMessage } from '@pontoon/raft';
+import { EMPTY_BYTES, EntryType } from '@pontoon/raft';
 import type { ConfState, Entry, Message, Snapshot } from '@pontoon/raft';
 import { MessageDecodeError } from './errors.js';
 import { readU32, writeU32 } from './frame-codec.js';
+import type { PayloadParts } from './frame-codec.js';
 import { IntArrayReader, IntArrayWriter } from './msgpack-ints.js';
 
 const FLAG_REJECT = 1;
@@ -147,115 +148,134 @@ export interface DecodeLimits {
   maxEntries: number;
 }
 
+const NO_PARTS: PayloadParts = [];
+
 /**
  * Decodes bodies, checking their shape completely: every header value a non-negative safe
  * integer, every count within what is left, every byte length within the bytes that follow,
  * nothing left over. Semantic checks (Raft's rules) are validateMessage's job, after this.
+ *
+ * A body is read where it arrived, in the parts of the socket reads it spans (see
+ * PayloadParts): byte fields are views of those reads, except one that straddles two reads,
+ * which is copied. Whether views are worth the reads they keep alive is the caller's call
+ * (`viewBytes`, detachPayloads). One decoder per connection: it is not re-entrant.
  */
 export class MessageDecoder {
+  /** Bytes of the byte fields handed out as views since the caller last set this to 0. */
+  viewBytes = 0;
   private readonly limits: DecodeLimits;
+  private readonly ints = new IntArrayReader();
+  // The raw bytes after the header: where the next byte field starts, in which part.
+  private parts: PayloadParts = NO_PARTS;
+  private part = 0;
+  private buffer: ArrayBufferLike = EMPTY_BYTES.buffer;
+  private pos = 0;
+  private partLeft = 0;
+  private tailLeft = 0;
 
   constructor(limits: DecodeLimits) {
     this.limits = limits;
   }
 
   /**
-   * Decodes one body. Byte fields are views of `body`'s payload area; with `copyPayloads`, of a
-   * fresh copy of it instead when the views would otherwise pin a buffer more than twice their
-   * size (a small frame inside a 64 KiB socket read, kept for as long as the log keeps its
-   * entries). A large frame assembled for itself is not copied again: that copy cost 4.6 us per
-   * 4 KiB entry, most of the receive path (see the README's performance notes).
+   * Decodes the body in `parts` (`length` bytes in all) and appends its messages to `out`; on
+   * a MessageDecodeError, appends nothing.
    */
-  decode(body: Uint8Array, copyPayloads: boolean): Message[] {
-    if (body.length < 4) throw new MessageDecodeError(`body of ${body.length} bytes has no header length`);
-    const headerLength = readU32(body, 0);
-    if (headerLength === 0 || headerLength > body.length - 4) {
-      throw new MessageDecodeError(`header length ${headerLength} does not fit a body of ${body.length} bytes`);
+  decode(parts: PayloadParts, length: number, out: Message[]): void {
+    const first = out.length;
+    try {
+      this.readBody(parts, length, out);
+    } catch (e) {
+      out.length = first;
+      throw e;
+    } finally {
+      this.parts = NO_PARTS;
+      this.buffer = EMPTY_BYTES.buffer;
+      this.ints.release();
     }
-    const ints = new IntArrayReader(body, 4, 4 + headerLength);
-    let tail = body.subarray(4 + headerLength);
-    if (copyPayloads && tail.length > 0 && tail.length * 2 < tail.buffer.byteLength) {
-      const copy = Buffer.allocUnsafeSlow(tail.length); // its own ArrayBuffer, not the pool's
-      copy.set(tail);
-      tail = new Uint8Array(copy.buffer, copy.byteOffset, copy.length);
-    } else if (tail.length > 0 && Buffer.isBuffer(tail)) {
-      // Views of a plain Uint8Array are cheaper to make than views of a Buffer.
-      tail = new Uint8Array(tail.buffer, tail.byteOffset, tail.length);
-    }
-    return new HeaderReader(ints, tail, this.limits).readAll();
   }
-}
 
-class HeaderReader {
-  private tailPos = 0;
+  private readBody(parts: PayloadParts, length: number, out: Message[]): void {
+    if (length < 4) throw new MessageDecodeError(`body of ${length} bytes has no header length`);
+    const head = parts[0]!;
+    const headerLength = readU32(head.length >= 4 ? head : copyRange(parts, 0, 4), 0);
+    if (headerLength === 0 || headerLength > length - 4) {
+      throw new MessageDecodeError(`header length ${headerLength} does not fit a body of ${length} bytes`);
+    }
+    if (head.length >= 4 + headerLength) this.ints.reset(head, 4, 4 + headerLength);
+    else this.ints.reset(copyRange(parts, 4, headerLength), 0, headerLength);
+    // Position the tail cursor just after the header.
+    this.parts = parts;
+    let skip = 4 + headerLength;
+    let i = 0;
+    while (skip > parts[i]!.length) skip -= parts[i++]!.length;
+    const p = parts[i]!;
+    this.part = i;
+    this.buffer = p.buffer;
+    this.pos = p.byteOffset + skip;
+    this.partLeft = p.length - skip;
+    this.tailLeft = length - 4 - headerLength;
 
-  constructor(
-    private readonly ints: IntArrayReader,
-    private readonly tail: Uint8Array,
-    private readonly limits: DecodeLimits,
-  ) {}
-
-  readAll(): Message[] {
-    const count = this.int('message count');
+    const count = this.ints.next('message count');
     if (count === 0 || count > this.limits.maxMessages) {
       throw new MessageDecodeError(`message count ${count} outside [1, ${this.limits.maxMessages}]`);
     }
-    const out: Message[] = [];
-    for (let i = 0; i < count; i++) out.push(this.message());
+    for (let k = 0; k < count; k++) out.push(this.message());
     if (!this.ints.finished) throw new MessageDecodeError('header values or bytes left over');
-    if (this.tailPos !== this.tail.length) {
-      throw new MessageDecodeError(`${this.tail.length - this.tailPos} payload bytes left over`);
-    }
-    return out;
+    if (this.tailLeft !== 0) throw new MessageDecodeError(`${this.tailLeft} payload bytes left over`);
   }
 
   private message(): Message {
-    if (this.ints.remaining < FIXED_FIELDS) throw new MessageDecodeError('header ends inside a message');
-    const type = this.int('type');
-    const to = this.int('to');
-    const from = this.int('from');
-    const term = this.int('term');
-    const logTerm = this.int('logTerm');
-    const index = this.int('index');
-    const commit = this.int('commit');
-    const vote = this.int('vote');
-    const rejectHint = this.int('rejectHint');
-    const flags = this.int('flags');
+    const ints = this.ints;
+    if (ints.remaining < FIXED_FIELDS) throw new MessageDecodeError('header ends inside a message');
+    const type = ints.next('type');
+    const to = ints.next('to');
+    const from = ints.next('from');
+    const term = ints.next('term');
+    const logTerm = ints.next('logTerm');
+    const index = ints.next('index');
+    const commit = ints.next('commit');
+    const vote = ints.next('vote');
+    const rejectHint = ints.next('rejectHint');
+    const flags = ints.next('flags');
     if ((flags & ~KNOWN_FLAGS) !== 0 || flags > KNOWN_FLAGS) throw new MessageDecodeError(`unknown flags ${flags}`);
-    const entryCount = this.int('entry count');
-    if (entryCount > this.limits.maxEntries || entryCount * 4 > this.ints.remaining) {
+    const entryCount = ints.next('entry count');
+    if (entryCount > this.limits.maxEntries || entryCount * 4 > ints.remaining) {
       throw new MessageDecodeError(`entry count ${entryCount} exceeds what the header holds`);
     }
-    const entries: Entry[] = new Array<Entry>(entryCount);
+    const entries: Entry[] = [];
     for (let i = 0; i < entryCount; i++) {
-      const eTerm = this.int('entry term');
-      const eIndex = this.int('entry index');
-      const eType = this.int('entry type');
+      const eTerm = ints.next('entry term');
+      const eIndex = ints.next('entry index');
+      const eType = ints.next('entry type');
       if (eType > EntryType.EntryConfChangeV2) throw new MessageDecodeError(`unknown entry type ${eType}`);
-      entries[i] = { term: eTerm, index: eIndex, type: eType, data: this.bytes('entry data') };
+      entries.push({ term: eTerm, index: eIndex, type: eType, data: this.bytes('entry data length', 'entry data') });
     }
-    const context = (flags & FLAG_HAS_CONTEXT) !== 0 ? this.bytes('context') : undefined;
+    const context = (flags & FLAG_HAS_CONTEXT) !== 0 ? this.bytes('context length', 'context') : undefined;
     const snapshot = (flags & FLAG_HAS_SNAPSHOT) !== 0 ? this.snapshot((flags & FLAG_AUTO_LEAVE) !== 0) : undefined;
-    return newMessage({
+    // The field order of newMessage(), so that these share its hidden class (without building
+    // the options object it reads from).
+    return {
       type,
       to,
       from,
       term,
       logTerm,
       index,
+      entries,
       commit,
       vote,
-      rejectHint,
-      reject: (flags & FLAG_REJECT) !== 0,
-      entries,
-      context,
       snapshot,
-    });
+      reject: (flags & FLAG_REJECT) !== 0,
+      rejectHint,
+      context,
+      responses: undefined,
+    };
   }
 
   private snapshot(autoLeave: boolean): Snapshot {
-    const index = this.int('snapshot index');
-    const term = this.int('snapshot term');
+    const index = this.ints.next('snapshot index');
+    const term = this.ints.next('snapshot term');
     const confState: ConfState = {
       voters: this.ids('voters'),
       learners: this.ids('learners'),
@@ -263,29 +283,98 @@ class HeaderReader {
       learnersNext: this.ids('learnersNext'),
       autoLeave,
     };
-    return { data: this.bytes('snapshot data'), metadata: { index, term, confState } };
+    return { data: this.bytes('snapshot data length', 'snapshot data'), metadata: { index, term, confState } };
   }
 
   private ids(what: string): number[] {
-    const n = this.int(`${what} count`);
+    const n = this.ints.next(what);
     if (n > this.ints.remaining) throw new MessageDecodeError(`${what} count ${n} exceeds the header`);
-    const ids = new Array<number>(n);
-    for (let i = 0; i < n; i++) ids[i] = this.int(what);
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) ids.push(this.ints.next(what));
     return ids;
   }
 
-  private int(what: string): number {
-    return this.ints.next(what);
+  /** The next byte field: a view where it lies within one part, else a copy. */
+  private bytes(lengthName: string, what: string): Uint8Array {
+    const len = this.ints.next(lengthName);
+    if (len > this.tailLeft) throw new MessageDecodeError(`${what} of ${len} bytes exceeds the ${this.tailLeft} left`);
+    if (len === 0) return EMPTY_BYTES;
+    this.tailLeft -= len;
+    while (this.partLeft === 0) this.nextPart(); // a field may begin where a read began
+    if (len > this.partLeft) return this.copyAcrossParts(len);
+    // A plain Uint8Array on the ArrayBuffer: a third of the cost of subarray() (of a Buffer, a sixth).
+    const view = new Uint8Array(this.buffer, this.pos, len);
+    this.pos += len;
+    this.partLeft -= len;
+    this.viewBytes += len;
+    return view;
   }
 
-  private bytes(what: string): Uint8Array {
-    const len = this.int(`${what} length`);
-    if (len > this.tail.length - this.tailPos) {
-      throw new MessageDecodeError(`${what} of ${len} bytes exceeds the ${this.tail.length - this.tailPos} left`);
+  private copyAcrossParts(len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let got = 0;
+    while (got < len) {
+      while (this.partLeft === 0) this.nextPart();
+      const take = Math.min(len - got, this.partLeft);
+      out.set(new Uint8Array(this.buffer, this.pos, take), got);
+      got += take;
+      this.pos += take;
+      this.partLeft -= take;
     }
-    if (len === 0) return EMPTY_BYTES;
-    const start = this.tailPos;
-    this.tailPos += len;
-    return this.tail.subarray(start, this.tailPos);
+    return out;
+  }
+
+  private nextPart(): void {
+    const p = this.parts[++this.part]!;
+    this.buffer = p.buffer;
+    this.pos = p.byteOffset;
+    this.partLeft = p.length;
+  }
+}
+
+/** Bytes `[from, from + n)` of the parts, copied into one array. */
+function copyRange(parts: PayloadParts, from: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let got = 0;
+  for (const p of parts) {
+    if (got === n) break;
+    if (from >= p.length) {
+      from -= p.length;
+      continue;
+    }
+    const take = Math.min(n - got, p.length - from);
+    out.set(p.subarray(from, from + take), got);
+    got += take;
+    from = 0;
+  }
+  return out;
+}
+
+/**
+ * Copies every byte field (entry data, context, snapshot data) of `messages[first..]` into one
+ * new buffer, so that they keep alive nothing but their own bytes. For views that would keep a
+ * much larger socket read alive: a small entry can stay in the log for a long time.
+ */
+export function detachPayloads(messages: readonly Message[], first: number): void {
+  let total = 0;
+  for (let i = first; i < messages.length; i++) {
+    const m = messages[i]!;
+    for (const e of m.entries) total += e.data.length;
+    total += (m.context?.length ?? 0) + (m.snapshot?.data.length ?? 0);
+  }
+  if (total === 0) return;
+  const into = new Uint8Array(total);
+  let off = 0;
+  const move = (b: Uint8Array): Uint8Array => {
+    if (b.length === 0) return b;
+    into.set(b, off);
+    off += b.length;
+    return into.subarray(off - b.length, off);
+  };
+  for (let i = first; i < messages.length; i++) {
+    const m = messages[i]!;
+    for (const e of m.entries) e.data = move(e.data);
+    if (m.context !== undefined) m.context = move(m.context);
+    if (m.snapshot !== undefined) m.snapshot.data = move(m.snapshot.data);
   }
 }

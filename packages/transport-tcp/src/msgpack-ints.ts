@@ -9,10 +9,13 @@
 import { MessageDecodeError } from './errors.js';
 
 const TWO_32 = 2 ** 32;
+const EMPTY = new Uint8Array(0);
 
 /** Appends integers to a reused buffer. Not re-entrant. */
 export class IntArrayWriter {
   private buf = new Uint8Array(4096);
+  /** Where push() may write without checking: room for the widest value (9 bytes) is left. */
+  private limit = 4096 - 9;
   private pos = 5;
   private count = 0;
 
@@ -22,7 +25,20 @@ export class IntArrayWriter {
   }
 
   push(v: number): void {
-    if (this.buf.length - this.pos < 9) this.grow();
+    // Small enough to be inlined: most values are positive fixints. `v & 0x7f` equals v only
+    // for an integer in [0, 128).
+    const p = this.pos;
+    if ((v & 0x7f) === v && p < this.limit) {
+      this.buf[p] = v;
+      this.pos = p + 1;
+      this.count++;
+    } else {
+      this.pushWide(v);
+    }
+  }
+
+  private pushWide(v: number): void {
+    if (this.pos >= this.limit) this.grow();
     const b = this.buf;
     let p = this.pos;
     if (v >>> 0 === v) {
@@ -76,21 +92,24 @@ export class IntArrayWriter {
     const next = new Uint8Array(this.buf.length * 2);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
+    this.limit = next.length - 9;
   }
 }
 
-/** Reads a msgpack array of non-negative integers from `buf[start, end)`. */
+/** Reads a msgpack array of non-negative integers from `buf[start, end)`; reusable (reset). */
 export class IntArrayReader {
-  private pos: number;
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private end = 0;
   /** Integers left in the array. */
-  remaining: number;
+  remaining = 0;
 
-  constructor(
-    private readonly buf: Uint8Array,
-    start: number,
-    private readonly end: number,
-  ) {
+  /** Starts reading the array in `buf[start, end)`. */
+  reset(buf: Uint8Array, start: number, end: number): void {
+    this.buf = buf;
     this.pos = start;
+    this.end = end;
+    this.remaining = 0;
     if (end - start < 1) throw new MessageDecodeError('empty header');
     const t = buf[this.pos++]!;
     let n: number;
@@ -107,6 +126,11 @@ export class IntArrayReader {
     this.remaining = n;
   }
 
+  /** Lets go of the buffer (so that a reused reader keeps no socket read alive). */
+  release(): void {
+    this.buf = EMPTY;
+  }
+
   /** Whether every integer was read and nothing follows the array. */
   get finished(): boolean {
     return this.remaining === 0 && this.pos === this.end;
@@ -114,10 +138,26 @@ export class IntArrayReader {
 
   /** The next integer; `what` names it in the error if it is missing or not a uint. */
   next(what: string): number {
+    // Small enough to be inlined: most header values are positive fixints (types, ids, terms,
+    // counts, small lengths).
+    const p = this.pos;
+    if (this.remaining > 0 && p < this.end) {
+      const t = this.buf[p]!;
+      if (t < 0x80) {
+        this.pos = p + 1;
+        this.remaining--;
+        return t;
+      }
+    }
+    return this.nextWide(what);
+  }
+
+  private nextWide(what: string): number {
     if (this.remaining === 0) throw new MessageDecodeError(`header ends before ${what}`);
     this.remaining--;
     const b = this.buf;
     const left = this.end - this.pos;
+    if (left < 1) throw new MessageDecodeError(`header bytes end before ${what}`);
     const t = b[this.pos++]!;
     if (t < 0x80) return t;
     if (t === 0xcc && left >= 2) return b[this.pos++]!;

@@ -13,9 +13,10 @@ import type { Message } from '@pontoon/raft';
 import { Backoff } from './backoff.js';
 import type { TransportContext } from './context.js';
 import { HandshakeError } from './errors.js';
-import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameKind, writeFrameHeader } from './frame-codec.js';
+import { encodeFrame, FrameDecoder, FrameKind, joinParts } from './frame-codec.js';
 import { decodeRefusal, encodeHello, MAX_HANDSHAKE_FRAME_BYTES, PROTOCOL_VERSION } from './handshake.js';
-import { estimateMessageBytes, writeBody } from './message-codec.js';
+import { FrameWriter } from './frame-writer.js';
+import { estimateMessageBytes } from './message-codec.js';
 import { parseAddress } from './options.js';
 import type { PeerCounters } from './counters.js';
 import { decodeStreamAck, encodeStreamBegin, OutboundStream } from './snapshot-chunking.js';
@@ -43,6 +44,7 @@ export class PeerConnection {
   private readonly counters: PeerCounters;
   private pending: Message[] = [];
   private pendingBytes = 0;
+  private readonly writer = new FrameWriter();
   private streams: OutboundStream[] = [];
   private streamBegun = false;
   private readonly awaitingAck = new Map<number, AwaitedAck>();
@@ -93,37 +95,39 @@ export class PeerConnection {
   private writePending(): void {
     const socket = this.socket!;
     const messages = this.pending;
+    const queued = this.pendingBytes;
     const maxFrame = this.ctx.options.maxFrameBytes;
+    const writer = this.writer;
     this.pending = [];
     this.pendingBytes = 0;
-    // Group under the frame limit by the estimate (an upper bound of the encoded size).
-    const frames: Buffer[] = [];
-    let total = 0;
-    let start = 0;
-    let groupBytes = 16;
-    for (let i = 0; i <= messages.length; i++) {
-      const size = i < messages.length ? estimateMessageBytes(messages[i]!) : 0;
-      if (i === messages.length || (groupBytes + size > maxFrame && i > start)) {
-        const body = this.ctx.encoder.encode(i - start === messages.length ? messages : messages.slice(start, i));
-        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
-        writeFrameHeader(frame, 0, FrameKind.Messages, body.length);
-        writeBody(frame, FRAME_HEADER_BYTES, body);
-        frames.push(frame);
-        total += frame.length;
-        start = i;
-        groupBytes = 16;
-      }
-      groupBytes += size;
-    }
-    this.counters.messagesOut += messages.length;
-    this.counters.bytesOut += total;
-    if (frames.length === 1) {
-      socket.write(frames[0]!);
+    if (queued + 16 <= maxFrame) {
+      writer.add(this.ctx.encoder.encode(messages), queued);
     } else {
+      // Group under the frame limit by the estimate (an upper bound of the encoded size).
+      let start = 0;
+      let groupBytes = 16;
+      for (let i = 0; i <= messages.length; i++) {
+        const size = i < messages.length ? estimateMessageBytes(messages[i]!) : 0;
+        if (i === messages.length || (groupBytes + size > maxFrame && i > start)) {
+          writer.add(this.ctx.encoder.encode(messages.slice(start, i)), queued);
+          start = i;
+          groupBytes = 16;
+        }
+        groupBytes += size;
+      }
+    }
+    const { buffers, bytes } = writer.take();
+    this.counters.messagesOut += messages.length;
+    this.counters.bytesOut += bytes;
+    if (buffers.length === 1) {
+      socket.write(buffers[0]!);
+    } else {
+      // One writev of every piece (see FrameWriter).
       socket.cork();
-      for (const f of frames) socket.write(f);
+      for (const b of buffers) socket.write(b);
       socket.uncork();
     }
+    writer.written(socket.writableLength === 0);
   }
 
   /** Points this peer at a new address: the current connection is closed and redialled now. */
@@ -166,7 +170,7 @@ export class PeerConnection {
           });
     this.socket = socket;
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES, (kind, payload) => this.onFrame(decoder, kind, payload));
+    const decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES, (kind, payload, length) => this.onFrame(decoder, kind, joinParts(payload, length)));
     this.timer = setTimeout(
       () => this.onFailure(socket, new HandshakeError('timeout', `no handshake within ${o.handshakeTimeoutMs} ms`)),
       o.handshakeTimeoutMs,
@@ -334,6 +338,7 @@ export class PeerConnection {
     const socket = this.socket;
     this.socket = undefined;
     socket?.destroy();
+    this.writer.reset();
     const pending = this.pending;
     const streams = this.streams;
     const awaiting = [...this.awaitingAck.values()];

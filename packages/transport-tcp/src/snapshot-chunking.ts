@@ -8,7 +8,8 @@
 import type { Message } from '@pontoon/raft';
 import { MessageType } from '@pontoon/raft';
 import { FrameError } from './errors.js';
-import { FRAME_HEADER_BYTES, FrameKind, readU32, writeFrameHeader, writeU32 } from './frame-codec.js';
+import { FRAME_HEADER_BYTES, FrameKind, joinParts, readU32, writeFrameHeader, writeU32 } from './frame-codec.js';
+import type { PayloadParts } from './frame-codec.js';
 import type { EncodedBody } from './message-codec.js';
 
 /** The largest body a stream can declare (its size travels as a u32). */
@@ -113,16 +114,26 @@ export class InboundStream {
   }
 
   /** Adds a StreamChunk payload; throws FrameError if it is for another stream or overflows. */
-  add(payload: Uint8Array): void {
-    if (payload.length < 4) throw new FrameError('stream chunk without a stream id');
-    const id = readU32(payload, 0);
+  add(payload: PayloadParts, length: number): void {
+    if (length < 4) throw new FrameError('stream chunk without a stream id');
+    const head = payload[0]!;
+    const id = readU32(head.length >= 4 ? head : joinParts(payload, length), 0);
     if (id !== this.streamId) throw new FrameError(`chunk of stream ${id} inside stream ${this.streamId}`);
-    const n = payload.length - 4;
+    const n = length - 4;
     if (n > this.body.length - this.received) {
       throw new FrameError(`stream ${id} overflows its declared ${this.body.length} bytes`);
     }
-    this.body.set(payload.subarray(4), this.received);
-    this.received += n;
+    // Straight from the socket reads into the body: the chunk is never assembled on its own.
+    let skip = 4;
+    for (const p of payload) {
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      this.body.set(skip === 0 ? p : p.subarray(skip), this.received);
+      this.received += p.length - skip;
+      skip = 0;
+    }
   }
 
   /** The reassembled body (once complete). */

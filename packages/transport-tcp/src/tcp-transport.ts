@@ -13,7 +13,7 @@ import { Counters } from './counters.js';
 import type { TransportCounters } from './counters.js';
 import type { TransportEvents } from './events.js';
 import { InboundConnection } from './inbound-connection.js';
-import { MessageDecoder, MessageEncoder } from './message-codec.js';
+import { MessageEncoder } from './message-codec.js';
 import { parseAddress, resolveOptions } from './options.js';
 import type { ResolvedOptions, TcpTransportOptions } from './options.js';
 import { PeerConnection } from './peer-connection.js';
@@ -59,9 +59,8 @@ export class TcpTransport implements Transport {
       counters: this.counters,
       events: this.events,
       encoder: new MessageEncoder(),
-      decoder: new MessageDecoder({ maxMessages: o.maxMessagesPerFrame, maxEntries: o.maxEntriesPerMessage }),
       isKnownPeer: (id) => this.peers.has(id),
-      deliver: (messages) => this.deliver(messages),
+      deliver: (message) => this.deliver(message),
       reportUnreachable: (id) => {
         this.unreachable.add(id);
         this.schedule();
@@ -250,15 +249,13 @@ export class TcpTransport implements Transport {
     this.inbound.add(conn);
   }
 
-  private deliver(messages: readonly Message[]): void {
-    for (const m of messages) {
-      try {
-        this.messageHandler(m);
-      } catch (e) {
-        // The handler's problem (e.g. the node refusing a message from a removed peer), not the
-        // peer's: the connection stays.
-        this.options.logger.debug(`transport: message handler threw for ${MessageType[m.type]} from ${m.from}: ${(e as Error).message}`);
-      }
+  private deliver(m: Message): void {
+    try {
+      this.messageHandler(m);
+    } catch (e) {
+      // The handler's problem (e.g. the node refusing a message from a removed peer), not the
+      // peer's: the connection stays.
+      this.options.logger.debug(`transport: message handler threw for ${MessageType[m.type]} from ${m.from}: ${(e as Error).message}`);
     }
   }
 

@@ -169,7 +169,8 @@ describe('TcpTransport', () => {
     const c = await node(3);
     open.push(c);
     c.t.addPeer(1, a!.t.address!);
-    await waitFor(() => a!.t.stats().connectionsRefused >= 1, 'refusal');
+    // Both ends log it: a as it refuses, c once the refusal reaches it.
+    await waitFor(() => a!.t.stats().connectionsRefused >= 1 && c.t.stats().refusedByPeers >= 1, 'refusal');
     expect(a!.logger.has(/refused connection .*\(unknown-sender\): node 3 is not a known peer/)).toBe(true);
     expect(c.logger.has(/peer 1 at .* refused our handshake \(unknown-sender\)/)).toBe(true);
     a!.t.removePeer(2);
