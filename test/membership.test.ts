@@ -36,8 +36,9 @@ it('adds a learner, promotes it, removes an old voter and transfers leadership u
   await c.kill(removed, 'SIGTERM');
   await progress(`removing n${removed}`);
 
-  await c.leaderCommand('transfer 4');
-  expect((await c.waitForLeader()).id).toBe(4);
+  const n4Leads = c.nextEvent('leaderChanged', (e) => e.node === 4 && e.leaderId === 4);
+  await c.leaderCommand('transfer 4'); // resolves once the old leader has seen n4 take over
+  await n4Leads;
   await progress('the transfer');
 
   await load.stop();

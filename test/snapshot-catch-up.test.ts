@@ -4,6 +4,8 @@
  * restart the leader sends it a snapshot over TCP, and it catches up from there. Every node's
  * log stays bounded, in memory and on disk.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { SqliteLogStore } from '../packages/storage-sqlite/src/index.js';
 import { checkCounter, startCluster, WriteLoad } from './support/cluster.js';
@@ -53,7 +55,9 @@ it('catches a follower up by snapshot after 10,000 writes, with a bounded log', 
       const entries = store.lastIndex() - store.firstIndex() + 1;
       expect(entries).toBeLessThanOrEqual(MAX_LOG);
       expect(store.snapshot().metadata.index).toBeGreaterThan(9 * EVERY);
-      onDisk.push(`n${id} ${entries} entries [${store.firstIndex()}..${store.lastIndex()}]`);
+      const files = fs.readdirSync(c.node(id).dataDir).map((f) => fs.statSync(path.join(c.node(id).dataDir, f)).size);
+      const kib = Math.round(files.reduce((a, b) => a + b, 0) / 1024);
+      onDisk.push(`n${id} ${entries} entries [${store.firstIndex()}..${store.lastIndex()}] in ${kib} KiB`);
     } finally {
       await store.close();
     }

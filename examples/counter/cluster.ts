@@ -5,7 +5,8 @@
  * restarts them over their data, and on close() removes every process and the folder.
  *
  * Children never outlive the parent: node.ts stops when the IPC channel closes, which happens
- * when the parent exits for any reason, SIGKILL included.
+ * when the parent exits for any reason, SIGKILL included. The folder is removed by close() and,
+ * failing that, when the parent exits; only a SIGKILL of the parent leaves it behind.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -130,7 +131,8 @@ export class NodeProcess {
       }
     });
     this.exited = new Promise((resolve) => {
-      child.once('exit', () => {
+      // 'close', not 'exit': by then everything the process wrote to stderr has been read.
+      child.once('close', () => {
         if (this.child === child) this.child = undefined;
         const pending = [...this.pending.values()];
         this.pending.clear();
@@ -185,6 +187,11 @@ export class Cluster {
     }
   }
 
+  /** Whether close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Milliseconds since the cluster was created. */
   now(): number {
     return performance.now() - this.startedAt;
@@ -221,7 +228,7 @@ export class Cluster {
 
   /**
    * Starts (or restarts, over its data directory) node `id` and resolves once it listens.
-   * `join`: start empty and wait to be added (node.ts --join); `peers` defaults to every member.
+   * `join`: start empty and wait to be added (node.ts --join). Its peers: every member.
    */
   async start(id: number, opts: { join?: boolean } = {}): Promise<NodeProcess> {
     if (this.closed) throw new Error('cluster closed');
@@ -243,7 +250,7 @@ export class Cluster {
       });
     });
     node.attach(child, (msg) => this.record({ ...msg, node: id, at: this.now() } as NodeEvent));
-    child.once('exit', (code, signal) => this.record({ event: 'exited', node: id, at: this.now(), code, signal }));
+    child.once('close', (code, signal) => this.record({ event: 'exited', node: id, at: this.now(), code, signal }));
     await started;
     return node;
   }
@@ -270,21 +277,14 @@ export class Cluster {
     return all.filter((s): s is NodeStatus => s !== undefined);
   }
 
-  /**
-   * Waits for a running node that is leader in a term above `afterTerm` (and, if given, is one
-   * of `among`), polling status.
-   */
-  async waitForLeader(opts: { afterTerm?: number; among?: number[]; timeoutMs?: number } = {}): Promise<NodeStatus> {
+  /** Waits for a running node that says it is the leader (polling status), and returns its status. */
+  async waitForLeader(opts: { timeoutMs?: number } = {}): Promise<NodeStatus> {
     let found: NodeStatus | undefined;
-    await this.waitUntil(
-      'a leader',
-      async () => {
-        const s = await this.statuses();
-        found = s.find((x) => x.role === 'leader' && x.term > (opts.afterTerm ?? 0) && (opts.among?.includes(x.id) ?? true));
-        return found !== undefined;
-      },
-      opts.timeoutMs ?? 10 * this.electionTimeoutMs,
-    );
+    const isLeader = async (): Promise<boolean> => {
+      found = (await this.statuses()).find((s) => s.role === 'leader');
+      return found !== undefined;
+    };
+    await this.waitUntil('a leader', isLeader, opts.timeoutMs ?? 10 * this.electionTimeoutMs);
     return found!;
   }
 
@@ -320,7 +320,8 @@ export class Cluster {
 
   /**
    * Sends a command to the leader, following leader changes: retried while the answer says it
-   * certainly did not take effect (not the leader, or another membership change in progress).
+   * certainly did not take effect (not the leader; another membership change in progress; timed
+   * out before reaching the log, or a leadership transfer that did not happen in time).
    * Throws on any other error.
    */
   async leaderCommand(line: string, timeoutMs = 30_000): Promise<Answer> {
@@ -329,7 +330,7 @@ export class Cluster {
       const leader = await this.waitForLeader({ timeoutMs: Math.max(0, deadline - performance.now()) });
       const answer = await this.command(leader.id, line);
       if (answer.error === undefined) return answer;
-      if (!['ERR_NOT_LEADER', 'ERR_PROPOSAL_DROPPED'].includes(answer.error) || performance.now() > deadline) {
+      if (!['ERR_NOT_LEADER', 'ERR_PROPOSAL_DROPPED', 'ERR_TIMEOUT'].includes(answer.error) || performance.now() > deadline) {
         throw new Error(`'${line}' on the leader n${leader.id}: ${answer.error}: ${answer.message}`);
       }
       await new Promise((r) => setTimeout(r, 50));

@@ -55,7 +55,7 @@ export class WriteLoad {
   }
 
   private async loop(): Promise<void> {
-    while (this.running && this.acked.length < this.limit) {
+    while (this.running && !this.cluster.isClosed && this.acked.length < this.limit) {
       const target = this.target;
       let answer: Answer;
       try {
