@@ -15,6 +15,7 @@ import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from '
 import Database from 'better-sqlite3';
 import {
   AssertionError,
+  ConfigError,
   CompactedError,
   type ConfState,
   type Entry,
@@ -130,7 +131,9 @@ export class SqliteLogStore implements LogStore {
    */
   static async open(dir: string, options: SqliteLogStoreOptions = {}): Promise<SqliteLogStore> {
     const synchronous = options.synchronous ?? 'full';
-    if (!['full', 'normal', 'off'].includes(synchronous)) throw new TypeError(`unknown synchronous mode ${String(synchronous)}`);
+    if (!['full', 'normal', 'off'].includes(synchronous)) {
+      throw new ConfigError('synchronous', `must be 'full', 'normal' or 'off', got ${String(synchronous)}`);
+    }
     fs.mkdirSync(dir, { recursive: true });
     const lock = acquireLock(path.join(dir, LOCK_FILE), dir);
     try {

@@ -1,9 +1,10 @@
 /** What the SQLite store does beyond the conformance suite: integrity, ownership, its own rules. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AssertionError, type Entry, EntryType } from '@pontoon/raft';
+import { AssertionError, ConfigError, type Entry, EntryType } from '@pontoon/raft';
 import { CorruptionError, SchemaVersionError, SqliteLogStore, StoreClosedError, StoreLockedError } from '../src/index.js';
 import { spawnTs, waitForLine } from './support/child-process.js';
 import { TempDirs } from './support/temp-dir.js';
@@ -257,5 +258,18 @@ describe('the writer handoff', () => {
     expect(s.lastIndex()).toBe(3000);
     expect(s.stats().commits).toBeLessThan(3003);
     await s.close();
+  });
+});
+
+describe('options', () => {
+  it('refuses an unknown synchronous mode with a ConfigError naming the option', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pontoon-opt-'));
+    try {
+      const err = await SqliteLogStore.open(dir, { synchronous: 'bogus' as never }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toBe('synchronous');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
