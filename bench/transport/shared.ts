@@ -31,23 +31,57 @@ export function appendMessage(from: number, to: number, index: number, data: Uin
   });
 }
 
-/** Parses `[u32 BE length][payload]` frames and counts them; what the bare receiver does. */
+/**
+ * Parses `[u32 BE length][payload]` frames and hands each out; what the bare receiver does. A
+ * frame within one read is a view of it; only a frame that straddles reads is copied (into a
+ * buffer of its own, as it arrives): the least a framed protocol must do. (It used to concatenate
+ * the whole next read to the leftover, copying most reads again when frames straddle reads, as
+ * they do for every write of 64 x 4 KiB: it made the baseline slower than it needs to be.)
+ */
 export class BareFrameCounter {
-  private partial: Buffer | undefined;
+  /** The length prefix when a read ended inside it. */
+  private readonly head = Buffer.alloc(4);
+  private headHave = 0;
+  /** The frame being assembled (prefix included) when one straddles reads, and its bytes so far. */
+  private frame: Buffer | undefined;
+  private have = 0;
   constructor(private readonly onFrame: (frame: Buffer) => void) {}
 
   push(chunk: Buffer): void {
-    let buf = this.partial === undefined ? chunk : Buffer.concat([this.partial, chunk]);
-    this.partial = undefined;
     let off = 0;
-    while (buf.length - off >= 4) {
-      const len = buf.readUInt32BE(off);
-      if (buf.length - off - 4 < len) break;
-      this.onFrame(buf.subarray(off, off + 4 + len));
+    const n = chunk.length;
+    if (this.headHave > 0) {
+      const take = Math.min(4 - this.headHave, n);
+      chunk.copy(this.head, this.headHave, 0, take);
+      this.headHave += take;
+      off = take;
+      if (this.headHave < 4) return;
+      this.headHave = 0;
+      this.frame = Buffer.allocUnsafe(4 + this.head.readUInt32BE(0));
+      this.head.copy(this.frame, 0);
+      this.have = 4;
+    }
+    if (this.frame !== undefined) {
+      const take = Math.min(this.frame.length - this.have, n - off);
+      chunk.copy(this.frame, this.have, off, off + take);
+      this.have += take;
+      off += take;
+      if (this.have < this.frame.length) return;
+      const frame = this.frame;
+      this.frame = undefined;
+      this.onFrame(frame);
+    }
+    while (n - off >= 4) {
+      const len = chunk.readUInt32BE(off);
+      if (n - off - 4 < len) {
+        this.frame = Buffer.allocUnsafe(4 + len);
+        this.have = chunk.copy(this.frame, 0, off);
+        return;
+      }
+      this.onFrame(chunk.subarray(off, off + 4 + len));
       off += 4 + len;
     }
-    if (off < buf.length) this.partial = buf.subarray(off);
-    buf = Buffer.alloc(0);
+    if (off < n) this.headHave = chunk.copy(this.head, 0, off);
   }
 }
 

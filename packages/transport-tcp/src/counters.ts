@@ -24,6 +24,11 @@ export interface TransportCounters {
   protocolErrors: number;
   /** Outbound handshakes the peer refused. */
   refusedByPeers: number;
+  /**
+   * TLS peers whose certificate is not for the node they claim to be (an inbound Hello from
+   * another node, also counted in connectionsRefused) or that we dialled (an outbound server).
+   */
+  identityMismatches: number;
   peers: Record<number, PeerCounters>;
 }
 
@@ -46,6 +51,7 @@ export class Counters {
   connectionsRefused = 0;
   protocolErrors = 0;
   refusedByPeers = 0;
+  identityMismatches = 0;
   private readonly peers = new Map<number, PeerCounters>();
 
   /** The counters of `peerId`, created on first use (inbound traffic may precede addPeer). */
@@ -66,6 +72,7 @@ export class Counters {
       connectionsRefused: this.connectionsRefused,
       protocolErrors: this.protocolErrors,
       refusedByPeers: this.refusedByPeers,
+      identityMismatches: this.identityMismatches,
       peers,
     };
   }

@@ -28,7 +28,8 @@ export type HandshakeRefusal =
   | 'wrong-receiver'
   | 'timeout'
   | 'closed'
-  | 'tls';
+  | 'tls'
+  | 'identity';
 
 /** A connection refused during the handshake, by us or by the peer we dialled. */
 export class HandshakeError extends PontoonError {

@@ -202,7 +202,7 @@ export class FrameDecoder {
     // A copy when a view would keep alive a read more than twice its size (see the class doc).
     let part = chunk.subarray(start, end);
     if (n * 2 < chunkBufferBytes) {
-      const copy = new Uint8Array(n);
+      const copy = Buffer.allocUnsafeSlow(n); // a buffer of its own, not zero-filled
       copy.set(part);
       part = copy;
     }

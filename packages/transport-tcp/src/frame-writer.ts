@@ -11,11 +11,13 @@
  * COPY_LIMIT are copied; and so is everything in a write of at most SMALL_WRITE bytes (one
  * message of 4 KiB goes out as one buffer, not two pieces). The slab is reused from its start
  * as soon as the socket has written all it was given (typical unless the peer lags behind), so
- * copies land in memory that is already mapped and warm.
+ * copies land in memory that is already mapped and warm; a full slab is recycled once the
+ * socket has written its last piece.
  *
  * A byte field written as it is must not change until the socket has written it: entries and
  * snapshots are immutable once made, as everywhere in the core.
  */
+import type { Writable } from 'node:stream';
 import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader, writeU32 } from './frame-codec.js';
 import type { EncodedBody } from './message-codec.js';
 
@@ -28,10 +30,16 @@ export const SMALL_WRITE = 16 * 1024;
 /** The size of a slab; a frame whose copied part is larger gets a buffer of its own. */
 const SLAB_BYTES = 64 * 1024;
 
-/** Builds the buffers of one write to one socket. */
+/** Lays out and writes the frames of one write to one socket (one per connection). */
 export class FrameWriter {
   private slab: Buffer | undefined;
   private slabPos = 0;
+  /** A full slab the socket may still be reading from; recycled once its last write is done. */
+  private retired: Buffer | undefined;
+  /** A slab the socket is done with, for when the current one is full. */
+  private spare: Buffer | undefined;
+  /** Counts reset(): a write of a socket that is gone recycles nothing. */
+  private generation = 0;
   private buffers: Buffer[] = [];
   /** Bytes of the frames added since the last take(). */
   private bytes = 0;
@@ -49,9 +57,15 @@ export class FrameWriter {
     let slab = this.slab;
     let pos = this.slabPos;
     if (slab === undefined || slab.length - pos < copied) {
-      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, copied));
       pos = 0;
-      if (copied <= SLAB_BYTES) this.slab = slab;
+      if (copied <= SLAB_BYTES) {
+        if (this.slab !== undefined) this.retired = this.slab;
+        slab = this.spare ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+        this.spare = undefined;
+        this.slab = slab;
+      } else {
+        slab = Buffer.allocUnsafeSlow(copied);
+      }
     }
     let pieceStart = pos;
     writeFrameHeader(slab, pos, FrameKind.Messages, body.length);
@@ -75,26 +89,46 @@ export class FrameWriter {
     this.bytes += FRAME_HEADER_BYTES + body.length;
   }
 
-  /** The buffers of the frames added, to write in order, and their total size; then resets. */
-  take(): { buffers: Buffer[]; bytes: number } {
-    const out = { buffers: this.buffers, bytes: this.bytes };
+  /**
+   * Writes the frames added to `socket` (one write, or one corked writev of every piece) and
+   * returns their size in bytes.
+   */
+  writeTo(socket: Writable): number {
+    const buffers = this.buffers;
+    const bytes = this.bytes;
+    // Writes complete in order: when this one is done, so is every piece of a retired slab.
+    let done: (() => void) | undefined;
+    const retired = this.retired;
+    if (retired !== undefined) {
+      this.retired = undefined;
+      const generation = this.generation;
+      done = () => {
+        if (this.generation === generation) this.spare = retired;
+      };
+    }
+    const last = buffers.length - 1;
+    if (last === 0) {
+      socket.write(buffers[0]!, done);
+    } else {
+      socket.cork();
+      for (let i = 0; i < last; i++) socket.write(buffers[i]!);
+      socket.write(buffers[last]!, done);
+      socket.uncork();
+    }
     this.buffers = [];
     this.bytes = 0;
-    return out;
-  }
-
-  /**
-   * After the write: `socketIdle` (nothing left unwritten in the socket, so the kernel has
-   * copied every piece) lets the slab be reused from its start. Else the socket still reads
-   * from it, and later frames go after.
-   */
-  written(socketIdle: boolean): void {
-    if (socketIdle) this.slabPos = 0;
+    // The kernel has taken every piece if nothing is left unwritten: the slab is free again
+    // from its start. Else the socket still reads from it, and later frames go after.
+    if (socket.writableLength === 0) this.slabPos = 0;
+    return bytes;
   }
 
   /** Forgets the slab (the socket that was using it is gone; it may still hold pieces). */
   reset(): void {
+    this.generation++;
     this.slab = undefined;
+    this.retired = undefined;
+    this.spare = undefined;
     this.slabPos = 0;
     this.buffers = [];
     this.bytes = 0;

@@ -5,6 +5,7 @@
  * event: the process, and every other peer, carry on.
  */
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { isLocalMsg, MessageType, validateMessage } from '@pontoon/raft';
 import type { Message } from '@pontoon/raft';
 import type { TransportContext } from './context.js';
@@ -13,6 +14,7 @@ import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameKind, joinParts } f
 import type { PayloadParts } from './frame-codec.js';
 import { checkHello, decodeHello, encodeRefusal, MAX_HANDSHAKE_FRAME_BYTES } from './handshake.js';
 import { detachPayloads, MessageDecoder } from './message-codec.js';
+import { describeCertificate, nodeIdOfCertificate } from './node-identity.js';
 import { decodeStreamBegin, encodeStreamAck, InboundStream } from './snapshot-chunking.js';
 
 /** How long a refused client gets to read our refusal before we close its socket. */
@@ -44,7 +46,7 @@ export class InboundConnection {
   private readonly decoder: FrameDecoder;
   private readonly messages: MessageDecoder;
   /** Messages accepted from the read being decoded; delivered when it is done (settle). */
-  private readonly accepted: Message[] = [];
+  private accepted: Message[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stream: InboundStream | undefined;
   private readonly onOpen: (c: InboundConnection) => void;
@@ -96,7 +98,7 @@ export class InboundConnection {
     this.timer = undefined;
     this.decoder.stop();
     this.stream = undefined;
-    this.accepted.length = 0;
+    this.accepted = [];
     this.socket.destroy();
     this.onClose(this);
   }
@@ -171,13 +173,13 @@ export class InboundConnection {
   /** Delivers the accepted messages, first copying their byte fields if views cost too much. */
   private settle(): void {
     const accepted = this.accepted;
+    this.accepted = [];
     // Views keep whole socket reads alive: fine when they hold at least half of those reads'
     // bytes, else copied out (one buffer for all), lest a small entry kept in the log hold on
     // to a 64 KiB read. In bulk replication the views hold most of the reads and stay views.
     if (this.messages.viewBytes > 0 && this.messages.viewBytes * 2 < this.decoder.bufferBytes) detachPayloads(accepted, 0);
     this.messages.viewBytes = 0;
     for (let i = 0; i < accepted.length && this.state === 'open'; i++) this.ctx.deliver(accepted[i]!);
-    accepted.length = 0;
   }
 
   private onHandshakeFrame(kind: number, payload: Uint8Array): void {
@@ -188,6 +190,7 @@ export class InboundConnection {
       selfId: this.ctx.options.id,
       isKnownPeer: (id) => this.ctx.isKnownPeer(id),
     });
+    this.checkCertifiedIdentity(hello.from);
     clearTimeout(this.timer);
     this.timer = undefined;
     this.state = 'open';
@@ -199,6 +202,21 @@ export class InboundConnection {
     this.onOpen(this);
   }
 
+  /** Under TLS: refuses a Hello from a node other than the one the client's certificate names. */
+  private checkCertifiedIdentity(claimed: number): void {
+    const o = this.ctx.options.tls;
+    if (o === undefined) return;
+    const cert = (this.socket as tls.TLSSocket).getPeerCertificate();
+    const certified = (o.nodeIdOf ?? nodeIdOfCertificate)(cert);
+    if (certified === claimed) return;
+    throw new HandshakeError(
+      'identity',
+      certified === undefined
+        ? `hello claims node ${claimed}, but the client's certificate (${describeCertificate(cert)}) names no node`
+        : `hello claims node ${claimed}, but the client's certificate is node ${certified}'s`,
+    );
+  }
+
   /** Refuses the handshake: tells the client why (it logs it), counts, closes. */
   private refuse(e: HandshakeError): void {
     if (this.state !== 'handshake') return;
@@ -207,6 +225,7 @@ export class InboundConnection {
     clearTimeout(this.timer);
     const ctx = this.ctx;
     ctx.counters.connectionsRefused++;
+    if (e.reason === 'identity') ctx.counters.identityMismatches++;
     ctx.options.logger.warn(`transport: refused connection from ${this.remoteAddress} (${e.reason}): ${e.message}`);
     ctx.events.emit('connectionRefused', { remoteAddress: this.remoteAddress, reason: e.reason, message: e.message });
     if (this.socket.writable) {

@@ -56,14 +56,17 @@ export function estimateMessageBytes(m: Message): number {
 /** Encodes message headers with one reused packer (not re-entrant; one per transport). */
 export class MessageEncoder {
   private readonly ints = new IntArrayWriter();
-  private readonly payloads: Uint8Array[] = [];
+  private readonly body: EncodedBody = { header: EMPTY_BYTES, payloads: [], length: 0 };
 
-  /** Encodes `messages` into one body. `responses` (local-only) is never sent. */
+  /**
+   * Encodes `messages` into one body. `responses` (local-only) is never sent. The result (and
+   * its arrays) is reused: valid until the next call.
+   */
   encode(messages: readonly Message[]): EncodedBody {
     const ints = this.ints;
-    const payloads = this.payloads;
+    const payloads: Uint8Array[] = [];
+    this.body.payloads = payloads;
     ints.reset();
-    payloads.length = 0;
     let payloadBytes = 0;
     ints.push(messages.length);
     for (const m of messages) {
@@ -118,8 +121,10 @@ export class MessageEncoder {
         }
       }
     }
-    const header = ints.finish();
-    return { header, payloads: payloads.slice(), length: 4 + header.length + payloadBytes };
+    const body = this.body;
+    body.header = ints.finish();
+    body.length = 4 + body.header.length + payloadBytes;
+    return body;
   }
 }
 
@@ -243,14 +248,9 @@ export class MessageDecoder {
     if (entryCount > this.limits.maxEntries || entryCount * 4 > ints.remaining) {
       throw new MessageDecodeError(`entry count ${entryCount} exceeds what the header holds`);
     }
-    const entries: Entry[] = [];
-    for (let i = 0; i < entryCount; i++) {
-      const eTerm = ints.next('entry term');
-      const eIndex = ints.next('entry index');
-      const eType = ints.next('entry type');
-      if (eType > EntryType.EntryConfChangeV2) throw new MessageDecodeError(`unknown entry type ${eType}`);
-      entries.push({ term: eTerm, index: eIndex, type: eType, data: this.bytes('entry data length', 'entry data') });
-    }
+    // One entry is the common case: an array literal of one is allocated at its exact size.
+    const entries: Entry[] = entryCount === 1 ? [this.entry()] : [];
+    for (let i = entryCount === 1 ? 1 : 0; i < entryCount; i++) entries.push(this.entry());
     const context = (flags & FLAG_HAS_CONTEXT) !== 0 ? this.bytes('context length', 'context') : undefined;
     const snapshot = (flags & FLAG_HAS_SNAPSHOT) !== 0 ? this.snapshot((flags & FLAG_AUTO_LEAVE) !== 0) : undefined;
     // The field order of newMessage(), so that these share its hidden class (without building
@@ -271,6 +271,14 @@ export class MessageDecoder {
       context,
       responses: undefined,
     };
+  }
+
+  private entry(): Entry {
+    const term = this.ints.next('entry term');
+    const index = this.ints.next('entry index');
+    const type = this.ints.next('entry type');
+    if (type > EntryType.EntryConfChangeV2) throw new MessageDecodeError(`unknown entry type ${type}`);
+    return { term, index, type, data: this.bytes('entry data length', 'entry data') };
   }
 
   private snapshot(autoLeave: boolean): Snapshot {
@@ -311,7 +319,7 @@ export class MessageDecoder {
   }
 
   private copyAcrossParts(len: number): Uint8Array {
-    const out = new Uint8Array(len);
+    const out = uninitializedBytes(len);
     let got = 0;
     while (got < len) {
       while (this.partLeft === 0) this.nextPart();
@@ -330,6 +338,15 @@ export class MessageDecoder {
     this.pos = p.byteOffset;
     this.partLeft = p.length;
   }
+}
+
+/**
+ * A Uint8Array of its own buffer, not zero-filled (the caller fills all of it): zeroing costs as
+ * much as the copy that follows.
+ */
+function uninitializedBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
 }
 
 /** Bytes `[from, from + n)` of the parts, copied into one array. */
@@ -363,7 +380,7 @@ export function detachPayloads(messages: readonly Message[], first: number): voi
     total += (m.context?.length ?? 0) + (m.snapshot?.data.length ?? 0);
   }
   if (total === 0) return;
-  const into = new Uint8Array(total);
+  const into = uninitializedBytes(total);
   let off = 0;
   const move = (b: Uint8Array): Uint8Array => {
     if (b.length === 0) return b;

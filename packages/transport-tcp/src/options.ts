@@ -21,6 +21,15 @@ export interface TlsOptions {
    * trust any certificate the CA signed, whatever name it carries.
    */
   checkServerIdentity?: (host: string, cert: import('node:tls').PeerCertificate) => Error | undefined;
+  /**
+   * The node id a peer's certificate speaks for (undefined: none). A client is refused unless
+   * its certificate speaks for the node its handshake claims to be, and a server we dial unless
+   * its certificate speaks for the node we dialled. Default: the id in the certificate's one URI
+   * SAN `pontoon://node/<id>` (see node-identity.ts); pass your own to name nodes otherwise (by
+   * CN, say). There is no way to turn the check off: a certificate that names no node is
+   * refused.
+   */
+  nodeIdOf?: (cert: import('node:tls').PeerCertificate) => number | undefined;
 }
 
 export interface TcpTransportOptions {

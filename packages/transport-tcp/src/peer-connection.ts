@@ -16,6 +16,7 @@ import { HandshakeError } from './errors.js';
 import { encodeFrame, FrameDecoder, FrameKind, joinParts } from './frame-codec.js';
 import { decodeRefusal, encodeHello, MAX_HANDSHAKE_FRAME_BYTES, PROTOCOL_VERSION } from './handshake.js';
 import { FrameWriter } from './frame-writer.js';
+import { describeCertificate, nodeIdOfCertificate } from './node-identity.js';
 import { estimateMessageBytes } from './message-codec.js';
 import { parseAddress } from './options.js';
 import type { PeerCounters } from './counters.js';
@@ -93,11 +94,11 @@ export class PeerConnection {
   }
 
   private writePending(): void {
-    const socket = this.socket!;
     const messages = this.pending;
     const queued = this.pendingBytes;
     const maxFrame = this.ctx.options.maxFrameBytes;
     const writer = this.writer;
+    // A new array costs less than emptying this one (`length = 0` is a runtime call).
     this.pending = [];
     this.pendingBytes = 0;
     if (queued + 16 <= maxFrame) {
@@ -116,18 +117,8 @@ export class PeerConnection {
         groupBytes += size;
       }
     }
-    const { buffers, bytes } = writer.take();
     this.counters.messagesOut += messages.length;
-    this.counters.bytesOut += bytes;
-    if (buffers.length === 1) {
-      socket.write(buffers[0]!);
-    } else {
-      // One writev of every piece (see FrameWriter).
-      socket.cork();
-      for (const b of buffers) socket.write(b);
-      socket.uncork();
-    }
-    writer.written(socket.writableLength === 0);
+    this.counters.bytesOut += writer.writeTo(this.socket!);
   }
 
   /** Points this peer at a new address: the current connection is closed and redialled now. */
@@ -176,6 +167,7 @@ export class PeerConnection {
       o.handshakeTimeoutMs,
     );
     socket.once(o.tls === undefined ? 'connect' : 'secureConnect', () => {
+      if (o.tls !== undefined && !this.serverIsPeer(socket as tls.TLSSocket)) return;
       const hello = encodeHello({ version: PROTOCOL_VERSION, clusterId: o.clusterId, from: o.id, to: this.peerId });
       socket.write(encodeFrame(FrameKind.Hello, hello));
     });
@@ -192,6 +184,28 @@ export class PeerConnection {
     });
     socket.on('error', (e) => this.onFailure(socket, e));
     socket.on('close', () => this.onFailure(socket, new Error('connection closed')));
+  }
+
+  /**
+   * Under TLS: whether the server's certificate names the node we dialled. If not, we do not
+   * talk to it (our messages are for that node alone), and log, count and redial later.
+   */
+  private serverIsPeer(socket: tls.TLSSocket): boolean {
+    const o = this.ctx.options;
+    const cert = socket.getPeerCertificate();
+    const certified = (o.tls!.nodeIdOf ?? nodeIdOfCertificate)(cert);
+    if (certified === this.peerId) return true;
+    this.ctx.counters.identityMismatches++;
+    const e = new HandshakeError(
+      'identity',
+      certified === undefined
+        ? `the server's certificate (${describeCertificate(cert)}) names no node`
+        : `the server's certificate is node ${certified}'s`,
+    );
+    o.logger.warn(`transport: not talking to peer ${this.peerId} at ${this.address}: ${e.message}`);
+    this.outageLogged = true;
+    this.onFailure(socket, e);
+    return false;
   }
 
   private onFrame(decoder: FrameDecoder, kind: number, payload: Uint8Array): void {

@@ -139,15 +139,21 @@ export class TcpTransport implements Transport {
 
   send(messages: readonly Message[]): void {
     if (this.closed) return;
+    // A batch is mostly for one peer (a leader's appends, a follower's answers): look it up once.
+    let peer: PeerConnection | undefined;
+    let dirty: PeerConnection | undefined;
     for (const m of messages) {
-      const peer = this.peers.get(m.to);
+      if (peer === undefined || peer.peerId !== m.to) peer = this.peers.get(m.to);
       if (peer === undefined) {
         this.counters.peer(m.to).dropped++;
         if (m.type === MessageType.MsgSnap) this.ctx.reportSnapshot(m.to, 'failed');
         else this.ctx.reportUnreachable(m.to);
         continue;
       }
-      if (peer.enqueue(m)) this.dirty.add(peer);
+      if (peer.enqueue(m) && peer !== dirty) {
+        this.dirty.add(peer);
+        dirty = peer;
+      }
     }
     if (this.dirty.size > 0) this.schedule();
   }
@@ -268,11 +274,16 @@ export class TcpTransport implements Transport {
     this.immediate = undefined;
     for (const peer of this.dirty) peer.flush();
     this.dirty.clear();
-    const unreachable = [...this.unreachable];
-    this.unreachable.clear();
-    const statuses = this.snapshotStatuses;
-    this.snapshotStatuses = [];
-    for (const id of unreachable) this.unreachableHandler(id);
-    for (const [id, status] of statuses) this.snapshotStatusHandler(id, status);
+    // Most turns lose nothing: allocate nothing for them.
+    if (this.unreachable.size > 0) {
+      const unreachable = [...this.unreachable];
+      this.unreachable.clear();
+      for (const id of unreachable) this.unreachableHandler(id);
+    }
+    if (this.snapshotStatuses.length > 0) {
+      const statuses = this.snapshotStatuses;
+      this.snapshotStatuses = [];
+      for (const [id, status] of statuses) this.snapshotStatusHandler(id, status);
+    }
   }
 }
