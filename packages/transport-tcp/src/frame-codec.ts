@@ -4,6 +4,8 @@
  */
 import { FrameError } from './errors.js';
 
+const EMPTY = new Uint8Array(0);
+
 /** Bytes before a frame's payload: the length prefix and the kind. */
 export const FRAME_HEADER_BYTES = 5;
 
@@ -103,7 +105,7 @@ export class FrameDecoder {
   private parts: Uint8Array[] = [];
   private have = 0;
   /** Reused for the payload of a frame within one read: the common case allocates nothing. */
-  private readonly single: Uint8Array[] = [new Uint8Array(0)];
+  private readonly single: Uint8Array[] = [EMPTY];
   private stopped = false;
 
   constructor(maxPayloadBytes: number, onFrame: (kind: number, payload: PayloadParts, length: number) => void) {
@@ -188,6 +190,7 @@ export class FrameDecoder {
       single[0] = chunk.subarray(start, off);
       this.onFrame(kind, single, len);
     }
+    single[0] = EMPTY; // keeps no read alive
     if (this.stopped || off === n) return;
     // Fewer than a header's bytes are left: keep them (copied) for the next read.
     for (let i = off; i < n; i++) this.header[i - off] = chunk[i]!;

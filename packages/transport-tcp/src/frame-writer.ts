@@ -41,7 +41,7 @@ export class FrameWriter {
   /** Counts reset(): a write of a socket that is gone recycles nothing. */
   private generation = 0;
   private buffers: Buffer[] = [];
-  /** Bytes of the frames added since the last take(). */
+  /** Bytes of the frames added since the last writeTo(). */
   private bytes = 0;
 
   /** Adds a Messages frame carrying `body`; `writeBytes` is the size of the whole write. */
