@@ -119,7 +119,7 @@ export class FrameWriter {
     this.bytes = 0;
     // The kernel has taken every piece if nothing is left unwritten: the slab is free again
     // from its start. Else the socket still reads from it, and later frames go after.
-    this.slabPos = 0; // BUG
+    if (socket.writableLength === 0) this.slabPos = 0;
     return bytes;
   }
 
