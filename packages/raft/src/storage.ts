@@ -19,6 +19,7 @@ import {
   EMPTY_BYTES,
   type HardState,
   type Snapshot,
+  cloneConfState,
   emptySnapshot,
 } from './types.js';
 
@@ -261,16 +262,6 @@ function entriesFrom(dummy: Entry): ChunkedEntries {
 
 function dummyEntry(index: number, term: number): Entry {
   return { term, index, type: EntryType.EntryNormal, data: EMPTY_BYTES };
-}
-
-function cloneConfState(cs: ConfState): ConfState {
-  return {
-    voters: cs.voters.slice(),
-    learners: cs.learners.slice(),
-    votersOutgoing: cs.votersOutgoing.slice(),
-    learnersNext: cs.learnersNext.slice(),
-    autoLeave: cs.autoLeave,
-  };
 }
 
 /** Copies what a caller could mutate; the payload bytes are shared (immutable by contract). */

@@ -175,6 +175,17 @@ export function emptyConfState(): ConfState {
   return { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 }
 
+/** A deep copy of a ConfState (its arrays are not shared). */
+export function cloneConfState(cs: ConfState): ConfState {
+  return {
+    voters: cs.voters.slice(),
+    learners: cs.learners.slice(),
+    votersOutgoing: cs.votersOutgoing.slice(),
+    learnersNext: cs.learnersNext.slice(),
+    autoLeave: cs.autoLeave,
+  };
+}
+
 /** An empty snapshot (index 0): "no snapshot". */
 export function emptySnapshot(): Snapshot {
   return { data: EMPTY_BYTES, metadata: { confState: emptyConfState(), index: 0, term: 0 } };

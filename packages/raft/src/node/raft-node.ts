@@ -40,6 +40,7 @@ import {
   isEmptySnap,
   isLocalMsg,
   newMessage,
+  cloneConfState,
 } from '../types.js';
 import type { ConfChangeSingle, ConfState, Entry, Message, Snapshot, SoftState } from '../types.js';
 import type { Clock, ClockTimer } from './clock.js';
@@ -139,16 +140,6 @@ const PROGRESS_STATE: Record<ProgressStateType, PeerProgress['state']> = {
   [ProgressStateType.StateReplicate]: 'replicate',
   [ProgressStateType.StateSnapshot]: 'snapshot',
 };
-
-function cloneConfState(cs: ConfState): ConfState {
-  return {
-    voters: cs.voters.slice(),
-    learners: cs.learners.slice(),
-    votersOutgoing: cs.votersOutgoing.slice(),
-    learnersNext: cs.learnersNext.slice(),
-    autoLeave: cs.autoLeave,
-  };
-}
 
 function membersOf(cs: ConfState): Set<number> {
   return new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext]);
