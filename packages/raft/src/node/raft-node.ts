@@ -177,6 +177,14 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
   private readyTimer: ClockTimer | undefined;
   private ticks = 0;
 
+  /**
+   * Term and vote of the last hard state handed to the store: a write that changes neither, and
+   * carries no entries and no snapshot, only moves the commit index, which Raft may lose in a
+   * crash, so it goes to the store with `sync: false`.
+   */
+  private writtenTerm = 0;
+  private writtenVote = 0;
+
   private readonly appendQueue: SerialQueue;
   private readonly applyQueue: SerialQueue;
   private snapshotWork: Promise<void> | undefined;
@@ -227,6 +235,8 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     const store = this.logStore;
     const snap = store.snapshot();
     const initial = store.initialState();
+    this.writtenTerm = initial.hardState.term;
+    this.writtenVote = initial.hardState.vote;
     const fresh =
       isEmptySnap(snap) &&
       store.lastIndex() === 0 &&
@@ -619,11 +629,17 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     const hasSnapshot = !isEmptySnap(m.snapshot);
     let durable: Promise<void> | undefined;
     if (hasHardState || m.entries.length > 0 || hasSnapshot) {
+      const termOrVote = hasHardState && (m.term !== this.writtenTerm || m.vote !== this.writtenVote);
       const write: LogWrite = {
         hardState: hasHardState ? { term: m.term, vote: m.vote, commit: m.commit } : undefined,
         entries: m.entries,
         snapshot: hasSnapshot ? m.snapshot : undefined,
+        sync: m.entries.length > 0 || hasSnapshot || termOrVote,
       };
+      if (hasHardState) {
+        this.writtenTerm = m.term;
+        this.writtenVote = m.vote;
+      }
       try {
         durable = this.logStore.append(write);
       } catch (err) {

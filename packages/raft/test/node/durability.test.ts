@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLogStore, MemoryNetwork, MessageType, RaftNode } from '../../src/index.js';
-import type { Message } from '../../src/index.js';
+import type { HardState, LogWrite, Message } from '../../src/index.js';
 import { KvStateMachine, TestCluster, fastTiming, set } from './support.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -34,6 +34,42 @@ describe('RaftNode: durability ordering', () => {
     for (let i = 0; i < 20; i++) await leader.propose(set('seq', String(i)));
     expect(violations).toEqual([]);
     expect(replicatedBeforeDurable).toBeGreaterThan(0);
+  });
+
+  it('marks commit-only writes sync: false and every write carrying entries, a snapshot, a term or a vote sync: true', async () => {
+    cluster = new TestCluster([1, 2, 3]);
+    const writes = new Map<number, Array<{ sync: boolean | undefined; entries: number; snapshot: boolean; hs: HardState | undefined }>>();
+    for (const id of [1, 2, 3]) {
+      const store = new MemoryLogStore();
+      const log: Array<{ sync: boolean | undefined; entries: number; snapshot: boolean; hs: HardState | undefined }> = [];
+      writes.set(id, log);
+      const append = store.append.bind(store);
+      store.append = (w: LogWrite) => {
+        log.push({ sync: w.sync, entries: w.entries.length, snapshot: w.snapshot !== undefined, hs: w.hardState && { ...w.hardState } });
+        return append(w);
+      };
+      cluster.stores.set(id, store);
+    }
+    cluster.startAll();
+    const leader = await cluster.leader();
+    for (let i = 0; i < 10; i++) await leader.propose(set('k', String(i)));
+    await leader.transferLeadership(leader.id === 1 ? 2 : 1);
+    const next = await cluster.leader();
+    for (let i = 0; i < 5; i++) await next.propose(set('k', String(i)));
+
+    let commitOnly = 0;
+    for (const log of writes.values()) {
+      let term = 0;
+      let vote = 0;
+      for (const w of log) {
+        const termOrVote = w.hs !== undefined && (w.hs.term !== term || w.hs.vote !== vote);
+        const mustSync = w.entries > 0 || w.snapshot || termOrVote;
+        expect(w.sync, JSON.stringify(w)).toBe(mustSync);
+        if (!mustSync) commitOnly++;
+        if (w.hs !== undefined) ({ term, vote } = w.hs);
+      }
+    }
+    expect(commitOnly).toBeGreaterThan(0);
   });
 
   it('completes MemoryLogStore appends in call order whatever their latencies', async () => {
