@@ -135,6 +135,20 @@ export class PeerConnection {
     this.connect();
   }
 
+  /**
+   * The peer just connected to us, so it is up again: if we are waiting out a backoff, redial
+   * now. After a restart the backoff may have grown to seconds, and every message until the
+   * redial would be dropped: a restarted follower would wait that long to be caught up.
+   */
+  peerIsUp(): void {
+    if (this.state !== 'backoff') return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.backoff.reset();
+    this.counters.reconnects++;
+    this.connect();
+  }
+
   /** Closes the connection for good; nothing is reported to the core any more. */
   close(): Promise<void> {
     if (this.state === 'closed') return Promise.resolve();

@@ -249,6 +249,7 @@ export class TcpTransport implements Transport {
       (c) => {
         // A peer that redials replaces its older connection (which may be half dead).
         for (const other of this.inbound) if (other !== c && other.peerId === c.peerId) other.close();
+        this.peers.get(c.peerId)?.peerIsUp();
       },
       (c) => this.inbound.delete(c),
     );

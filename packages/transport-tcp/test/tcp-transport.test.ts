@@ -177,6 +177,26 @@ describe('TcpTransport', () => {
     expect(a!.logger.has(/lost connection to peer 2/)).toBe(true);
   });
 
+  it('redials at once, not after its backoff, when the peer it lost connects to it', async () => {
+    // A port that is free now: the peer will come up on it later.
+    const probe = await node(2);
+    const address = probe.t.address!;
+    await probe.t.close();
+    // A backoff long enough that only the early redial can connect within the test's bound.
+    const a = await node(1, { backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    open.push(a);
+    a.t.addPeer(2, address);
+    await waitFor(() => a.logger.has(/cannot connect to peer 2/), 'the first dial to fail');
+    const [host, port] = address.split(':');
+    const b = await node(2, { listen: { host: host!, port: Number(port) } });
+    open.push(b);
+    b.t.addPeer(1, a.t.address!);
+    b.t.send([heartbeat(2, 1)]); // b dials a: a learns that 2 is back
+    await waitFor(() => a.t.isConnected(2), 'a redialling 2 after 2 connected to it');
+    a.t.send([heartbeat(1, 2, 9)]);
+    await waitFor(() => b.received.some((m) => m.term === 9), 'delivery to the restarted peer');
+  });
+
   it('follows a peer to a new address', async () => {
     const [a, b] = await start(2);
     await waitFor(() => a!.t.isConnected(2), 'connect');
