@@ -184,6 +184,13 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
    */
   private writtenTerm = 0;
   private writtenVote = 0;
+  /**
+   * The highest commit index known to be on stable storage. A snapshot is taken only at or
+   * below it: the store may make a snapshot durable before an earlier hard-state write
+   * completes, and a restart from a snapshot above the stored commit index is impossible
+   * (Raft's applied <= committed).
+   */
+  private durableCommit = 0;
 
   private readonly appendQueue: SerialQueue;
   private readonly applyQueue: SerialQueue;
@@ -237,6 +244,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     const initial = store.initialState();
     this.writtenTerm = initial.hardState.term;
     this.writtenVote = initial.hardState.vote;
+    this.durableCommit = Math.max(initial.hardState.commit, snap.metadata.index);
     const fresh =
       isEmptySnap(snap) &&
       store.lastIndex() === 0 &&
@@ -655,6 +663,11 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
   private appended(m: Message): void {
     if (this.stopped) return;
     const snap = m.snapshot;
+    const durableCommit = Math.max(m.commit, snap === undefined ? 0 : snap.metadata.index);
+    if (durableCommit > this.durableCommit) {
+      this.durableCommit = durableCommit;
+      this.maybeSnapshot();
+    }
     if (snap !== undefined && !isEmptySnap(snap)) {
       // Entries after the snapshot are handed out only once the response below is stepped, so
       // they queue behind this restore; entries before it are already queued ahead of it.
@@ -827,11 +840,13 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     const policy = this.opts.snapshot;
     if (policy === false || this.snapshotting || this.stopped) return;
     if (this.appliedIndex - this.snapshotIndex < policy.everyEntries && this.bytesSinceSnapshot < policy.everyBytes) return;
+    // Retried from appended() once the commit index of what was applied is durable.
+    if (this.appliedIndex > this.durableCommit) return;
     this.snapshotting = true;
     // On the apply queue: the state machine is captured exactly at appliedIndex, before the
     // next batch. Writing it to the store and compacting then run beside further applies.
     this.applyQueue.push(() => {
-      if (this.stopped || this.appliedIndex <= this.snapshotIndex) {
+      if (this.stopped || this.appliedIndex <= this.snapshotIndex || this.appliedIndex > this.durableCommit) {
         this.snapshotting = false;
         return;
       }
