@@ -16,8 +16,9 @@ export interface LogWrite {
    * False when the write need not be on stable storage before append() resolves: no entries,
    * no snapshot, and a hard state whose term and vote are unchanged, only the commit index moved
    * (Ready.mustSync false; Raft keeps commitIndex in volatile state). A store may then skip the
-   * fsync, as long as it still survives a crash of the process and a later synced write makes it
-   * durable too. Default true.
+   * fsync, or hold the write back and let it ride with the next one, as long as it is never lost
+   * while a later write survives: a crash may take it only together with every write after it.
+   * Default true.
    */
   sync?: boolean | undefined;
 }

@@ -88,6 +88,18 @@ export class SqliteLogStore implements LogStore {
   private failure: StoreFailedError | undefined;
   private closing: Promise<void> | undefined;
   private exited = false;
+  /**
+   * A commit-only hard state (`sync: false`) not yet sent to the writer: it rides with the next
+   * write, or is flushed before a snapshot, a compaction or close. Raft may lose its commit index
+   * in a crash; what it may not see is a later write durable without it, and riding with that
+   * write rules this out. It saves a transaction, and a writer wake-up, per commit.
+   */
+  private deferredHardState: HardState | undefined;
+  /** Term and vote of the last hard state handed to the writer or deferred. */
+  private issuedTerm: number;
+  private issuedVote: number;
+  /** The promise of the last write sent: a deferred write settles after it, in call order. */
+  private lastSent: Promise<unknown> = Promise.resolve();
 
   private constructor(
     dir: string,
@@ -104,6 +116,9 @@ export class SqliteLogStore implements LogStore {
     this.control = writer.control;
     this.statsSlots = writer.stats;
     this.lock = lock;
+    const recovered = view.initialState().hardState;
+    this.issuedTerm = recovered.term;
+    this.issuedVote = recovered.vote;
     const worker = writer.worker;
     // What the writer completed before it went is durable and settles as such; the rest is unknown.
     worker.on('error', (err) => {
@@ -203,33 +218,58 @@ export class SqliteLogStore implements LogStore {
    * @throws StoreFailedError if the write failed; the store takes no more writes.
    */
   append(write: LogWrite): Promise<void> {
-    const hs = write.hardState;
     const snap = write.snapshot;
     const entries = write.entries;
+    const given = write.hardState === undefined || isEmptyHardState(write.hardState) ? undefined : write.hardState;
+    const snapshot = snap === undefined || (snap.metadata.index === 0 && isEmptyConfState(snap.metadata.confState)) ? undefined : snap;
+    if (
+      write.sync === false &&
+      given !== undefined &&
+      entries.length === 0 &&
+      snapshot === undefined &&
+      given.term === this.issuedTerm &&
+      given.vote === this.issuedVote &&
+      this.closing === undefined &&
+      this.failure === undefined
+    ) {
+      this.deferredHardState = given;
+      return this.lastSent.then(() => undefined);
+    }
+    // A newer hard state supersedes the deferred one; without one, the deferred one rides along.
+    return this.sendAppend(entries, snapshot, given ?? this.deferredHardState, write.sync !== false);
+  }
+
+  private sendAppend(entries: readonly Entry[], snap: Snapshot | undefined, hs: HardState | undefined, sync: boolean): Promise<void> {
+    this.deferredHardState = undefined;
+    if (hs !== undefined) {
+      this.issuedTerm = hs.term;
+      this.issuedVote = hs.vote;
+    }
     const req: WriterRequest = {
       kind: 'append',
       seq: 0,
-      hardState: hs === undefined || isEmptyHardState(hs) ? undefined : [hs.term, hs.vote, hs.commit],
+      hardState: hs === undefined ? undefined : [hs.term, hs.vote, hs.commit],
       snapshot:
-        snap === undefined || (snap.metadata.index === 0 && isEmptyConfState(snap.metadata.confState))
+        snap === undefined
           ? undefined
-          : {
-              index: snap.metadata.index,
-              term: snap.metadata.term,
-              confState: JSON.stringify(snap.metadata.confState),
-              data: snap.data,
-            },
+          : { index: snap.metadata.index, term: snap.metadata.term, confState: JSON.stringify(snap.metadata.confState), data: snap.data },
       firstIndex: entries.length > 0 ? entries[0]!.index : 0,
       count: entries.length,
       entries: entries.length > 0 ? packEntries(entries) : EMPTY_PACK,
-      sync: write.sync !== false,
+      sync,
     };
-    const applySnapshot = req.snapshot !== undefined ? snap : undefined;
     return this.send(req, () => {
-      if (applySnapshot !== undefined) this.view.applySnapshot(applySnapshot);
+      if (snap !== undefined) this.view.applySnapshot(snap);
       if (entries.length > 0) this.view.append(entries);
-      if (req.hardState !== undefined) this.view.setHardState(hs!);
+      if (hs !== undefined) this.view.setHardState(hs);
     });
+  }
+
+  /** Sends the deferred commit-only hard state, if any, ahead of a request that cannot carry it. */
+  private flushDeferred(): void {
+    if (this.deferredHardState === undefined) return;
+    // A failure here fails the store, and with it the request that follows: handled there.
+    this.sendAppend([], undefined, this.deferredHardState, false).catch(() => {});
   }
 
   /**
@@ -239,6 +279,7 @@ export class SqliteLogStore implements LogStore {
    * @throws SnapOutOfDateError if `index` is not newer than the snapshot held.
    */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    this.flushDeferred();
     return this.send({ kind: 'snapshot', seq: 0, index, confState: JSON.stringify(confState), data }, () =>
       this.view.createSnapshot(index, confState, data),
     );
@@ -252,6 +293,7 @@ export class SqliteLogStore implements LogStore {
    * @throws AssertionError if `index` is beyond the snapshot or the log.
    */
   compact(index: number): Promise<void> {
+    this.flushDeferred();
     return this.send({ kind: 'compact', seq: 0, index }, () => this.view.compact(index));
   }
 
@@ -268,6 +310,7 @@ export class SqliteLogStore implements LogStore {
    */
   close(): Promise<void> {
     if (this.closing === undefined) {
+      if (!this.exited && this.failure === undefined) this.flushDeferred();
       this.closing = new Promise<void>((resolve) => {
         const done = (): void => {
           // Results of the last writes: the worker answered them before it exited.
@@ -292,13 +335,15 @@ export class SqliteLogStore implements LogStore {
   private send<T>(req: WriterRequest, onDurable: (result: WriterResult) => T): Promise<T> {
     if (this.closing !== undefined) return Promise.reject(new StoreClosedError());
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise<T>((resolve, reject) => {
+    const sent = new Promise<T>((resolve, reject) => {
       req.seq = this.nextSeq++;
       if (this.pending.length === 0) this.worker.ref();
       this.pending.push({ seq: req.seq, onDurable, resolve: resolve as (v: never) => void, reject });
       this.post(req);
       this.awaitCompletions();
     });
+    this.lastSent = sent;
+    return sent;
   }
 
   /** Queues a request on the writer's port, then wakes the writer if it is waiting. */

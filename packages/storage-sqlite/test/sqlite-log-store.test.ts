@@ -161,19 +161,54 @@ describe('rules of the log', () => {
 describe('the sync hint (LogWrite.sync)', () => {
   const hs = (term: number, vote: number, commit: number): { term: number; vote: number; commit: number } => ({ term, vote, commit });
 
-  it('a commit-only write with sync: false is committed without an fsync, and survives a restart', async () => {
+  it('a commit-only write with sync: false costs no transaction of its own: it rides with the next write', async () => {
     const dir = temp.make();
     const s = await SqliteLogStore.open(dir);
     await s.append({ entries: [entry(1, 1, 'a'), entry(2, 1, 'b')], hardState: hs(1, 1, 0) });
     const before = s.stats();
+    await s.append({ entries: [], hardState: hs(1, 1, 1), sync: false });
     await s.append({ entries: [], hardState: hs(1, 1, 2), sync: false });
+    expect(s.stats()).toEqual(before);
+    // The next write carries the latest deferred hard state in its own transaction.
+    await s.append({ entries: [entry(3, 1, 'c')] });
+    expect(s.stats()).toEqual({ commits: before.commits + 1, syncedCommits: before.syncedCommits + 1 });
     expect(s.initialState().hardState).toEqual(hs(1, 1, 2));
-    expect(s.stats()).toEqual({ commits: before.commits + 1, syncedCommits: before.syncedCommits });
     await s.close();
-    // Written, just not fsynced: a process that stops (or dies) keeps it.
     const again = await SqliteLogStore.open(dir);
     expect(again.initialState().hardState).toEqual(hs(1, 1, 2));
+    expect(again.lastIndex()).toBe(3);
     await again.close();
+  });
+
+  it('a deferred hard state is written before a snapshot, a compaction, or close', async () => {
+    const cs = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    const dir = temp.make();
+    const s = await SqliteLogStore.open(dir);
+    await s.append({ entries: [entry(1, 1, 'a'), entry(2, 1, 'b'), entry(3, 1, 'c')], hardState: hs(1, 1, 0) });
+    await s.append({ entries: [], hardState: hs(1, 1, 2), sync: false });
+    await s.createSnapshot(2, cs, enc.encode('sm'));
+    expect(s.initialState().hardState).toEqual(hs(1, 1, 2));
+    await s.append({ entries: [], hardState: hs(1, 1, 3), sync: false });
+    await s.compact(1);
+    expect(s.initialState().hardState).toEqual(hs(1, 1, 3));
+    await s.append({ entries: [entry(4, 1, 'd')], hardState: hs(1, 1, 3) });
+    await s.append({ entries: [], hardState: hs(1, 1, 4), sync: false });
+    await s.close();
+    const again = await SqliteLogStore.open(dir);
+    expect(again.initialState().hardState).toEqual(hs(1, 1, 4));
+    expect(again.snapshot().metadata.index).toBe(2);
+    expect(again.firstIndex()).toBe(2);
+    await again.close();
+  });
+
+  it('settles a deferred write after the writes before it, in call order', async () => {
+    const s = await SqliteLogStore.open(temp.make());
+    const order: string[] = [];
+    const first = s.append({ entries: [entry(1, 1, 'a')], hardState: hs(1, 1, 0) }).then(() => order.push('entries'));
+    const second = s.append({ entries: [], hardState: hs(1, 1, 1), sync: false }).then(() => order.push('commit'));
+    await Promise.all([first, second]);
+    expect(order).toEqual(['entries', 'commit']);
+    await s.close();
   });
 
   it('is checked, not trusted: entries, a snapshot, a new term or a new vote are synced whatever it says', async () => {
@@ -223,6 +258,7 @@ describe('the sync hint (LogWrite.sync)', () => {
     const s = await SqliteLogStore.open(temp.make(), { synchronous: 'normal' });
     await s.append({ entries: [entry(1, 1, 'a')], hardState: hs(1, 1, 0) });
     await s.append({ entries: [], hardState: hs(1, 1, 1), sync: false });
+    await s.append({ entries: [entry(2, 1, 'b')] });
     expect(s.stats()).toEqual({ commits: 2, syncedCommits: 0 });
     await s.close();
   });
