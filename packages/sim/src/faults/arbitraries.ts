@@ -1,0 +1,71 @@
+/**
+ * Fault schedules as fast-check arbitraries, and the schedule a seed stands for.
+ */
+import fc from 'fast-check';
+import type { Fault, FaultSchedule, FaultTarget } from './schedule.js';
+
+/** The kinds of fault a schedule may hold. */
+export type FaultKind = Fault['kind'];
+
+export const ALL_FAULT_KINDS: readonly FaultKind[] = ['crash', 'powerLoss', 'partition', 'oneWay', 'pause', 'lossBurst', 'clockSkew', 'diskStall'];
+
+/**
+ * Faults that break the timing assumption of lease-based reads (bounded clock drift, no long
+ * pauses), and so make stale lease reads legitimately possible: left out when leases are on.
+ */
+export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew'];
+
+/** What schedules are drawn from. */
+export interface FaultOptions {
+  /** Faults start within [0, windowMs) and all end by windowMs. Default 2000. */
+  windowMs?: number;
+  /** Most faults in one schedule. Default 6. */
+  maxFaults?: number;
+  /** Kinds to draw from. Default: all (without pause and clock skew when lease reads are on). */
+  kinds?: readonly FaultKind[];
+  /** Longest fault, ms. Default windowMs / 3. */
+  maxDurationMs?: number;
+}
+
+/** An arbitrary of fault schedules for a cluster of `nodes` (ids 1..nodes). */
+export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}): fc.Arbitrary<FaultSchedule> {
+  const windowMs = options.windowMs ?? 2000;
+  const maxDuration = Math.max(10, Math.floor(options.maxDurationMs ?? windowMs / 3));
+  const kinds = options.kinds ?? ALL_FAULT_KINDS;
+  const at = fc.integer({ min: 0, max: Math.max(0, windowMs - 10) });
+  const duration = fc.integer({ min: 10, max: maxDuration });
+  const node: fc.Arbitrary<FaultTarget> = fc.oneof(fc.constant<FaultTarget>('leader'), fc.integer({ min: 1, max: nodes }));
+  const minority = fc.uniqueArray(node, { minLength: 1, maxLength: Math.max(1, Math.floor(nodes / 2)) });
+  const byKind: Record<FaultKind, fc.Arbitrary<Fault>> = {
+    crash: fc.record({ kind: fc.constant('crash' as const), at, node, downMs: duration, tear: fc.boolean() }),
+    powerLoss: fc.record({ kind: fc.constant('powerLoss' as const), at, downMs: duration }),
+    partition: fc.record({ kind: fc.constant('partition' as const), at, durationMs: duration, nodes: minority }),
+    oneWay: fc.record({ kind: fc.constant('oneWay' as const), at, durationMs: duration, from: node, to: node }),
+    pause: fc.record({ kind: fc.constant('pause' as const), at, durationMs: duration, node }),
+    lossBurst: fc.record({
+      kind: fc.constant('lossBurst' as const),
+      at,
+      durationMs: duration,
+      loss: fc.integer({ min: 5, max: 60 }).map((p) => p / 100),
+      duplicate: fc.integer({ min: 0, max: 30 }).map((p) => p / 100),
+    }),
+    clockSkew: fc.record({
+      kind: fc.constant('clockSkew' as const),
+      at,
+      durationMs: duration,
+      node,
+      rate: fc.integer({ min: 50, max: 200 }).map((p) => p / 100),
+    }),
+    diskStall: fc.record({ kind: fc.constant('diskStall' as const), at, durationMs: duration, node }),
+  };
+  const fault = fc.oneof(...kinds.map((k) => byKind[k]));
+  return fc
+    .array(fault, { minLength: 0, maxLength: options.maxFaults ?? 6 })
+    .map((faults) => ({ faults: faults.sort((a, b) => a.at - b.at) }));
+}
+
+/** The schedule that `seed` stands for: the same seed always gives the same schedule. */
+export function scheduleForSeed(seed: number, nodes: number, options: FaultOptions = {}): FaultSchedule {
+  const [schedule] = fc.sample(faultScheduleArbitrary(nodes, options), { seed, numRuns: 1 });
+  return schedule ?? { faults: [] };
+}
