@@ -1,7 +1,8 @@
 /**
- * Runs benchmark suites: `pnpm bench` runs them all, `pnpm bench core` one (or several by
- * name). Each suite prints a table and writes its full results, with the machine and the git
- * commit, as JSON under bench/results/.
+ * Runs benchmark suites: `pnpm bench` runs every suite but the on-demand ones, `pnpm bench core`
+ * one (or several by name, on-demand ones included). Each suite prints a table and writes its
+ * full results, with the machine and the git commit, as JSON under bench/results/, and beside it
+ * a self-contained HTML report with the same table and the suite's charts.
  *
  *   pnpm bench [suite...] [--runs N] [--duration MS] [--warmup N] [--filter TEXT]
  *
@@ -13,18 +14,34 @@ import { parseArgs } from 'node:util';
 import { coreSuite } from './core/index.js';
 import { transportSuite } from './transport/index.js';
 import { storageSuite } from './storage/index.js';
+import { floorSuite } from './floor/index.js';
+import { clusterMemSuite } from './cluster-mem/index.js';
+import { clusterSuite } from './cluster/index.js';
+import { peersSuite } from './peers/index.js';
+import { simSuite } from './sim/index.js';
+import { renderHtmlReport } from './lib/html-report.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
-import { writeResults } from './lib/results.js';
+import { writeHtml, writeResults } from './lib/results.js';
 import type { Suite, SuiteOptions } from './lib/suite.js';
 
-const SUITES: readonly Suite[] = [coreSuite, transportSuite, storageSuite];
+/** In the order `pnpm bench` runs them. */
+const SUITES: readonly Suite[] = [
+  coreSuite,
+  transportSuite,
+  storageSuite,
+  floorSuite,
+  clusterMemSuite,
+  clusterSuite,
+  simSuite,
+  peersSuite,
+];
 
 const DEFAULTS: SuiteOptions = { runs: 5, durationMs: 1000, warmupRuns: 1, filter: undefined };
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
 function usage(): string {
-  const names = SUITES.map((s) => `  ${s.name.padEnd(10)} ${s.description}`).join('\n');
+  const names = SUITES.map((s) => `  ${s.name.padEnd(12)} ${s.description}${s.onDemand === true ? ' (on demand: only when named)' : ''}`).join('\n');
   return (
     'usage: pnpm bench [suite...] [--runs N] [--duration MS] [--warmup N] [--filter TEXT]\n\n' +
     `suites:\n${names}\n`
@@ -59,7 +76,11 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const selected = positionals.length === 0 ? SUITES : SUITES.filter((s) => positionals.includes(s.name));
+  // Named suites run in the order named; on-demand ones only when named.
+  const selected =
+    positionals.length === 0
+      ? SUITES.filter((s) => s.onDemand !== true)
+      : [...new Set(positionals)].map((name) => SUITES.find((s) => s.name === name)!);
 
   const machine = machineInfo(benchDir);
   process.stdout.write(`machine: ${describeMachine(machine)}\n`);
@@ -78,14 +99,19 @@ async function main(): Promise<void> {
     process.stdout.write(`\n== ${suite.name}: ${suite.description}\n`);
     const report = await suite.run(options, (line) => process.stdout.write(`${line}\n`));
     process.stdout.write(`\n${report.text}\n`);
-    const file = writeResults(path.join(benchDir, 'results'), {
+    const resultsDir = path.join(benchDir, 'results');
+    const file = writeResults(resultsDir, { suite: suite.name, startedAt, machine, options, results: report.results });
+    const html = renderHtmlReport({
       suite: suite.name,
+      description: suite.description,
       startedAt,
       machine,
       options,
-      results: report.results,
+      text: report.text,
+      charts: report.charts ?? [],
     });
-    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+    const htmlFile = writeHtml(resultsDir, suite.name, startedAt, html);
+    process.stdout.write(`results: ${path.relative(process.cwd(), file)}\nreport: ${path.relative(process.cwd(), htmlFile)}\n`);
   }
 }
 

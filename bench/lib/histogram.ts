@@ -42,6 +42,40 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
+/**
+ * About 100 points of the histogram's distribution, `[latency ns, percentile]`, x ascending, for
+ * a latency CDF (Chart `cdf` in suite.ts): every 2% of the body, then points spaced evenly in
+ * log(1 - p) through the tail up to 99.999%, and the minimum and the maximum, so that both the
+ * median and the slowest one-in-a-thousand are drawn from real values.
+ */
+export function cdfPoints(h: Histogram): [ns: number, percentile: number][] {
+  if (h.totalCount === 0) return [];
+  const percentiles: number[] = [];
+  for (let p = 2; p < 98; p += 2) percentiles.push(p);
+  // 98% .. 99.999%: 1 - p from 2e-2 down to 1e-5, evenly in log.
+  const tail = 50;
+  for (let i = 0; i <= tail; i++) percentiles.push(100 * (1 - 2e-2 * 10 ** ((-i / tail) * Math.log10(2e-2 / 1e-5))));
+  const out: [number, number][] = [[h.minNonZeroValue, 0]];
+  for (const p of percentiles) {
+    const v = h.getValueAtPercentile(p);
+    const last = out[out.length - 1]!;
+    // Keep the curve monotone; equal values at higher percentiles move the point up, not right.
+    if (v === last[0]) last[1] = p;
+    else if (v > last[0]) out.push([v, p]);
+  }
+  const last = out[out.length - 1]!;
+  if (h.maxValue > last[0]) out.push([h.maxValue, 100]);
+  else last[1] = 100;
+  return out;
+}
+
+/** A histogram sent between processes (its compressed base64 encoding, hdr-histogram-js). */
+export function decodeHistogram(base64: string): Histogram {
+  const h = newHistogram();
+  h.add(hdr.decodeFromCompressedBase64(base64));
+  return h;
+}
+
 /** One histogram holding every value of `hs` (for percentiles across runs). */
 export function merged(hs: readonly Histogram[]): Histogram {
   const all = newHistogram();
