@@ -339,6 +339,6 @@ export async function measurePontoonWrites(opts: {
     }
     return out;
   } finally {
-    await session.close();
+    await session.close(process.env.PONTOON_BENCH_CPU_PROF !== undefined);
   }
 }
