@@ -11,7 +11,8 @@ export interface Rand {
  * the core only uses it to spread election timeouts.
  */
 export class SeededRand implements Rand {
-  private state: number;
+  /** The generator's whole state (subclasses derive independent generators from it). */
+  protected state: number;
   constructor(seed: number) {
     this.state = seed >>> 0;
   }

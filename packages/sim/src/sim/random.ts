@@ -3,31 +3,10 @@
  * clients, each node's election timeouts), all derived from the run's seed, so that a run is a
  * function of its seed and adding a draw in one concern does not shift the draws of another.
  */
-import type { Rand } from '@pontoon/raft';
+import { SeededRand } from '@pontoon/raft';
 
-/** A seeded generator (mulberry32) with the helpers the simulator needs. */
-export class SimRandom implements Rand {
-  private state: number;
-
-  /** `seed` is any integer; equal seeds give equal sequences. */
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [0, n). */
-  intn(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
+/** The core's seeded generator (mulberry32), with the helpers the simulator needs. */
+export class SimRandom extends SeededRand {
   /** An integer in [lo, hi]. */
   between(lo: number, hi: number): number {
     return lo + this.intn(hi - lo + 1);
