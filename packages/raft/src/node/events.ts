@@ -48,6 +48,12 @@ export interface RaftNodeEvents {
   /** A membership change was applied (or a snapshot brought a new membership). */
   membershipChanged: [event: { index: number; membership: Membership }];
   /**
+   * The configuration applied at `index` no longer has this node, as a voter or a learner in
+   * either half of a joint configuration. Emitted once. The node keeps running (it may still
+   * hand over leadership or answer a lagging peer); the application usually calls stop().
+   */
+  removed: [event: { index: number }];
+  /**
    * Something failed that the node cannot recover from (storage, state machine); the node
    * stops itself after emitting this.
    */

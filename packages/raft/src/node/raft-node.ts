@@ -191,6 +191,8 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
    * (Raft's applied <= committed).
    */
   private durableCommit = 0;
+  /** Whether `removed` was emitted. */
+  private removedNoticed = false;
 
   private readonly appendQueue: SerialQueue;
   private readonly applyQueue: SerialQueue;
@@ -782,7 +784,15 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     this.appliedIndex = e.index;
     this.settleProposals(e, cs);
     this.notify('membershipChanged', { index: e.index, membership: this.membership() });
+    this.noticeRemoval(e.index);
     for (const onChange of [...this.membershipWaiters.keys()]) onChange(this.confState);
+  }
+
+  /** Emits `removed` the first time the applied configuration leaves this node out. */
+  private noticeRemoval(index: number): void {
+    if (this.removedNoticed || membersOf(this.confState).has(this.id)) return;
+    this.removedNoticed = true;
+    this.notify('removed', { index });
   }
 
   private setAddress(id: number, address: string): void {
@@ -824,6 +834,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       if (received) {
         this.notify('snapshotInstalled', { index, term: snap.metadata.term, bytes: snap.data.length });
         this.notify('membershipChanged', { index, membership: this.membership() });
+        this.noticeRemoval(index);
         this.notify('applied', { index });
       }
       this.serveReads();

@@ -46,6 +46,25 @@ describe('RaftNode: membership', () => {
     await waitFor(() => joiner.membership().voters.length === 3, { what: 'membership on node 4' });
   });
 
+  it('tells a removed node, once, that it is no longer a member; the others hear nothing', async () => {
+    cluster = new TestCluster([1, 2, 3]).startAll();
+    const leader = await cluster.leader();
+    const victim = [1, 2, 3].find((id) => id !== leader.id)!;
+    const removed = new Map<number, number[]>();
+    for (const id of [1, 2, 3]) {
+      removed.set(id, []);
+      cluster.node(id).on('removed', (e) => removed.get(id)!.push(e.index));
+    }
+    await leader.remove(victim);
+    await waitFor(() => removed.get(victim)!.length === 1, { what: 'removed event on the victim' });
+    // More changes and writes later: no second event, and none on the members.
+    await leader.propose(set('k', 'v'));
+    await leader.addLearner(9, 'mem://9');
+    expect(removed.get(victim)).toHaveLength(1);
+    expect(removed.get(victim)![0]).toBeGreaterThan(0);
+    for (const id of [1, 2, 3].filter((i) => i !== victim)) expect(removed.get(id)).toEqual([]);
+  });
+
   it('uses joint consensus for several changes at once and resolves once it is left', async () => {
     cluster = new TestCluster([1, 2, 3]).startAll();
     const leader = await cluster.leader();
