@@ -15,6 +15,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkLinearizabilitySync, kvModel, parseEdnKvHistory, type History, type KvInput, type KvOutput } from '@pontoon/sim';
+import { SeededRand } from '@pontoon/raft';
 import { formatCount, formatNs, formatTable, median } from '../lib/report.js';
 
 const RUNS = 5;
@@ -26,17 +27,6 @@ const STRESS_TIMEOUT_MS = 10_000;
 
 const kvDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/conformance/porcupine/kv');
 
-/** mulberry32: a small seeded generator, so the generated histories are the same every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Generated {
   history: History<KvInput, KvOutput>;
@@ -50,7 +40,8 @@ interface Generated {
  * orders of concurrent appends that no get has pinned yet make the search exponential.
  */
 function generateOk(seed: number, keys: number): Generated {
-  const random = rng(seed);
+  const gen = new SeededRand(seed);
+  const random = (): number => gen.next();
   const planned: { clientId: number; input: KvInput; call: number; ret: number; at: number }[] = [];
   for (let c = 0; c < CLIENTS; c++) {
     let t = random() * 10;

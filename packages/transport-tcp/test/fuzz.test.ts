@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, SeededRand, newMessage } from '@pontoon/raft';
 import type { Message } from '@pontoon/raft';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../src/frame-codec.js';
 import { encodeHello, PROTOCOL_VERSION } from '../src/handshake.js';
@@ -20,17 +20,8 @@ const CONCURRENCY = 32;
 const FUZZ_ID_BASE = 100;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = mulberry32(SEED);
+const gen = new SeededRand(SEED);
+const rand = (): number => gen.next();
 const randInt = (n: number): number => Math.floor(rand() * n);
 const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => randInt(256)));
 
