@@ -11,7 +11,7 @@ export type ToChild = { kind: 'peer'; address: string } | { kind: 'reset' } | { 
 export type FromChild =
   | { kind: 'ready'; port: number }
   | { kind: 'reset' }
-  | { kind: 'report'; messages: number; firstNs: number; lastNs: number };
+  | { kind: 'report'; messages: number; firstNs: number; lastNs: number; cpuNs: number };
 
 export const PARENT_ID = 1;
 export const CHILD_ID = 2;
