@@ -180,7 +180,9 @@ async function measureThroughput(sender: Sender, child: Child, durationMs: numbe
   return { rate: (rep.messages - 1) / ((rep.lastNs - rep.firstNs) / 1e9), receiverCpuNs: rep.cpuNs / rep.messages };
 }
 
-async function measureRtt(sender: Sender, durationMs: number): Promise<Histogram> {
+/** Round trips one at a time; also the echoing process's CPU time per round trip. */
+async function measureRtt(sender: Sender, child: Child, durationMs: number): Promise<{ h: Histogram; echoCpuNs: number }> {
+  await child.request({ kind: 'reset' });
   const h = newHistogram();
   const end = Date.now() + durationMs;
   while (Date.now() < end) {
@@ -188,7 +190,9 @@ async function measureRtt(sender: Sender, durationMs: number): Promise<Histogram
     await sender.ping();
     h.recordValue(Number(process.hrtime.bigint() - t0));
   }
-  return h;
+  const rep = await child.request({ kind: 'report' });
+  if (rep.kind !== 'report' || rep.messages === 0) throw new Error('echo received nothing');
+  return { h, echoCpuNs: rep.cpuNs / rep.messages };
 }
 
 interface ImplResult {
@@ -227,9 +231,12 @@ async function runConfig(cfg: Config, o: SuiteOptions, log: (l: string) => void)
           }
           log(`  ${cfg.name} ${impl}${measured ? '' : ' (warmup)'}: ${formatCount(rate)} msg/s, receiver CPU ${receiverCpuNs.toFixed(0)} ns/msg`);
         } else {
-          const h = await measureRtt(senders[impl], o.durationMs);
-          if (measured) out[impl].rtts.push(h);
-          log(`  ${cfg.name} ${impl}${measured ? '' : ' (warmup)'}: p50 ${formatNs(h.getValueAtPercentile(50))}`);
+          const { h, echoCpuNs } = await measureRtt(senders[impl], children[impl], o.durationMs);
+          if (measured) {
+            out[impl].rtts.push(h);
+            out[impl].receiverCpuNs.push(echoCpuNs);
+          }
+          log(`  ${cfg.name} ${impl}${measured ? '' : ' (warmup)'}: p50 ${formatNs(h.getValueAtPercentile(50))}, echo CPU ${formatNs(echoCpuNs)}/msg`);
         }
       }
     }
@@ -308,7 +315,7 @@ export const transportSuite: Suite = {
           bare: `p50 ${formatNs(b.p50Ns)}, p99 ${formatNs(b.p99Ns)}`,
           ratio: `p50 +${formatNs(diff)}`,
           target: diff <= 20_000 ? 'p50 within 20 µs: met' : 'p50 within 20 µs: NOT met',
-          receiverCpu: '',
+          receiverCpu: `${formatNs(median(r.pontoon.receiverCpuNs))} / ${formatNs(median(r.bare.receiverCpuNs))}`,
         });
         results.push({ config: cfg, pontoon: p, bare: b });
       }
