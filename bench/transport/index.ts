@@ -53,7 +53,7 @@ const CONFIGS: Config[] = [
 
 /** A child process (sink or echo) and the IPC to drive it. */
 class Child {
-  private readonly proc: ChildProcess;
+  readonly proc: ChildProcess;
   private waiting: Array<(m: FromChild) => void> = [];
   constructor(impl: Impl, mode: Mode) {
     this.proc = fork(path.join(here, 'peer.ts'), [impl, mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -162,6 +162,53 @@ interface Throughput {
   receiverCpuNs: number;
 }
 
+/**
+ * The bare socket with the answers coming back over a second connection, which the echo dials to
+ * a listener here: TcpTransport's topology (each node sends over the connection it dialled), so
+ * that the round trip shows what that costs by itself.
+ */
+async function bareBackSender(port: number, child: Child, frameBytes: number): Promise<Sender> {
+  let answer: (() => void) | undefined;
+  const counter = new BareFrameCounter(() => answer?.());
+  let backSocket: net.Socket | undefined;
+  const server = net.createServer();
+  const connectedBack = new Promise<void>((resolve) => {
+    server.once('connection', (s: net.Socket) => {
+      backSocket = s;
+      s.setNoDelay(true);
+      s.on('data', (c: Buffer) => counter.push(c));
+      s.on('error', () => {});
+      resolve();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  child.send({ kind: 'peer', address: `127.0.0.1:${(server.address() as net.AddressInfo).port}` });
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  await new Promise<void>((r, j) => socket.once('connect', () => r()).once('error', j));
+  await connectedBack;
+  const batch = bareBatch(1, frameBytes);
+  return {
+    sendBatch: () => {
+      socket.write(batch);
+      return 1;
+    },
+    ping: () =>
+      new Promise<void>((r) => {
+        answer = r;
+        socket.write(batch);
+      }),
+    idle: () => socket.writableLength === 0,
+    bytesPerMessage: () => frameBytes,
+    close: async () => {
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.destroy();
+      backSocket?.destroy();
+      await Promise.all([closed, new Promise((r) => server.close(r))]);
+    },
+  };
+}
+
 async function measureThroughput(sender: Sender, child: Child, durationMs: number): Promise<Throughput> {
   await child.request({ kind: 'reset' });
   const end = Date.now() + durationMs;
@@ -202,48 +249,62 @@ interface ImplResult {
   bytesPerMessage: number;
 }
 
-async function runConfig(cfg: Config, o: SuiteOptions, log: (l: string) => void): Promise<Record<Impl, ImplResult>> {
-  const mode: Mode = cfg.kind === 'rtt' ? 'echo' : 'sink';
-  const out: Record<Impl, ImplResult> = {
-    pontoon: { rates: [], receiverCpuNs: [], rtts: [], bytesPerMessage: 0 },
-    bare: { rates: [], receiverCpuNs: [], rtts: [], bytesPerMessage: 0 },
-  };
-  const children: Record<Impl, Child> = { pontoon: new Child('pontoon', mode), bare: new Child('bare', mode) };
+/** What runs side by side: TcpTransport, the bare socket, and (round trips) the bare socket answering over a second connection. */
+type Variant = Impl | 'bare-back';
+
+async function runConfig(cfg: Config, o: SuiteOptions, log: (l: string) => void): Promise<Partial<Record<Variant, ImplResult>>> {
+  const rtt = cfg.kind === 'rtt';
+  const mode: Mode = rtt ? 'echo' : 'sink';
+  const variants: Variant[] = rtt ? ['pontoon', 'bare', 'bare-back'] : ['pontoon', 'bare'];
+  const out: Partial<Record<Variant, ImplResult>> = {};
+  const children: Partial<Record<Variant, Child>> = {};
+  for (const v of variants) {
+    out[v] = { rates: [], receiverCpuNs: [], rtts: [], bytesPerMessage: 0 };
+    children[v] = v === 'bare-back' ? new Child('bare', 'echo-back') : new Child(v, mode);
+  }
+  const senders: Partial<Record<Variant, Sender>> = {};
   try {
-    const ports = await Promise.all([children.pontoon.next(), children.bare.next()]);
-    const pontoon = await pontoonSender((ports[0] as { port: number }).port, children.pontoon, cfg);
+    const ports = await Promise.all(variants.map((v) => children[v]!.next()));
+    const portOf = (v: Variant): number => (ports[variants.indexOf(v)] as { port: number }).port;
+    const pontoon = await pontoonSender(portOf('pontoon'), children.pontoon!, cfg);
+    senders.pontoon = pontoon;
     // Size the bare frames as TcpTransport's: one warmup batch tells the bytes per message.
-    await measureThroughput(pontoon, children.pontoon, 50);
-    out.pontoon.bytesPerMessage = pontoon.bytesPerMessage();
-    const bare = await bareSender((ports[1] as { port: number }).port, cfg, Math.round(out.pontoon.bytesPerMessage));
-    out.bare.bytesPerMessage = Math.round(out.pontoon.bytesPerMessage);
-    const senders: Record<Impl, Sender> = { pontoon, bare };
+    await measureThroughput(pontoon, children.pontoon!, 50);
+    const frameBytes = Math.round(pontoon.bytesPerMessage());
+    out.pontoon!.bytesPerMessage = pontoon.bytesPerMessage();
+    senders.bare = await bareSender(portOf('bare'), cfg, frameBytes);
+    out.bare!.bytesPerMessage = frameBytes;
+    if (rtt) {
+      senders['bare-back'] = await bareBackSender(portOf('bare-back'), children['bare-back']!, frameBytes);
+      out['bare-back']!.bytesPerMessage = frameBytes;
+    }
     for (let run = 0; run < o.warmupRuns + o.runs; run++) {
       const measured = run >= o.warmupRuns;
-      // Alternate which goes first, so that neither always runs on a warmer (or hotter) machine.
-      const order: Impl[] = run % 2 === 0 ? ['pontoon', 'bare'] : ['bare', 'pontoon'];
-      for (const impl of order) {
+      // Rotate which goes first, so that none always runs on a warmer (or hotter) machine.
+      const order = variants.map((_, i) => variants[(i + run) % variants.length]!);
+      for (const v of order) {
+        const result = out[v]!;
         if (cfg.kind === 'throughput') {
-          const { rate, receiverCpuNs } = await measureThroughput(senders[impl], children[impl], o.durationMs);
+          const { rate, receiverCpuNs } = await measureThroughput(senders[v]!, children[v]!, o.durationMs);
           if (measured) {
-            out[impl].rates.push(rate);
-            out[impl].receiverCpuNs.push(receiverCpuNs);
+            result.rates.push(rate);
+            result.receiverCpuNs.push(receiverCpuNs);
           }
-          log(`  ${cfg.name} ${impl}${measured ? '' : ' (warmup)'}: ${formatCount(rate)} msg/s, receiver CPU ${receiverCpuNs.toFixed(0)} ns/msg`);
+          log(`  ${cfg.name} ${v}${measured ? '' : ' (warmup)'}: ${formatCount(rate)} msg/s, receiver CPU ${receiverCpuNs.toFixed(0)} ns/msg`);
         } else {
-          const { h, echoCpuNs } = await measureRtt(senders[impl], children[impl], o.durationMs);
+          const { h, echoCpuNs } = await measureRtt(senders[v]!, children[v]!, o.durationMs);
           if (measured) {
-            out[impl].rtts.push(h);
-            out[impl].receiverCpuNs.push(echoCpuNs);
+            result.rtts.push(h);
+            result.receiverCpuNs.push(echoCpuNs);
           }
-          log(`  ${cfg.name} ${impl}${measured ? '' : ' (warmup)'}: p50 ${formatNs(h.getValueAtPercentile(50))}, echo CPU ${formatNs(echoCpuNs)}/msg`);
+          log(`  ${cfg.name} ${v}${measured ? '' : ' (warmup)'}: p50 ${formatNs(h.getValueAtPercentile(50))}, echo CPU ${formatNs(echoCpuNs)}/msg`);
         }
       }
     }
     pontoon.bytesPerMessage(); // throws if anything was dropped
-    await Promise.all([pontoon.close(), bare.close()]);
   } finally {
-    await Promise.all([children.pontoon.stop(), children.bare.stop()]);
+    await Promise.all(variants.map((v) => senders[v]?.close()));
+    await Promise.all(variants.map((v) => children[v]!.stop()));
   }
   return out;
 }
@@ -270,24 +331,26 @@ export const transportSuite: Suite = {
     for (const cfg of CONFIGS) {
       if (options.filter !== undefined && !cfg.name.includes(options.filter)) continue;
       const r = await runConfig(cfg, options, log);
+      const pr = r.pontoon!;
+      const br = r.bare!;
       if (cfg.kind === 'throughput') {
-        const p = median(r.pontoon.rates);
-        const b = median(r.bare.rates);
+                const p = median(pr.rates);
+        const b = median(br.rates);
         rows.push({
           config: cfg.name,
-          wireBytes: r.bare.bytesPerMessage,
+          wireBytes: br.bytesPerMessage,
           pontoon: `${formatCount(p)} msg/s`,
           bare: `${formatCount(b)} msg/s`,
           ratio: `${(p / b).toFixed(2)}x`,
           target: p / b >= 0.8 ? '>= 0.8x: met' : '>= 0.8x: NOT met',
-          receiverCpu: `${median(r.pontoon.receiverCpuNs).toFixed(0)} / ${median(r.bare.receiverCpuNs).toFixed(0)} ns`,
+          receiverCpu: `${median(pr.receiverCpuNs).toFixed(0)} / ${median(br.receiverCpuNs).toFixed(0)} ns`,
         });
         let codec: CodecCost | undefined;
         if (cfg.batch > 1) {
           codec = measureCodecCost(cfg.payloadBytes, cfg.batch);
           // A receiver that reads its socket like the bare one and then decodes and checks like
           // TcpTransport's: where one core runs out for it.
-          const readNs = median(r.bare.receiverCpuNs);
+          const readNs = median(br.receiverCpuNs);
           const bound = 1e9 / (readNs + codec.decodeNs);
           notes.push(
             `${cfg.name}: the bare receiver spends ${readNs.toFixed(0)} ns of CPU per message; TcpTransport's also decodes and ` +
@@ -297,27 +360,38 @@ export const transportSuite: Suite = {
         }
         results.push({
           config: cfg,
-          pontoonRates: r.pontoon.rates,
-          bareRates: r.bare.rates,
-          pontoonReceiverCpuNs: r.pontoon.receiverCpuNs,
-          bareReceiverCpuNs: r.bare.receiverCpuNs,
+          pontoonRates: pr.rates,
+          bareRates: br.rates,
+          pontoonReceiverCpuNs: pr.receiverCpuNs,
+          bareReceiverCpuNs: br.receiverCpuNs,
           codec,
-          wireBytesPerMessage: r.bare.bytesPerMessage,
+          wireBytesPerMessage: br.bytesPerMessage,
         });
       } else {
-        const p = summarize(merged(r.pontoon.rtts));
-        const b = summarize(merged(r.bare.rtts));
+        const p = summarize(merged(pr.rtts));
+        const b = summarize(merged(br.rtts));
         const diff = p.p50Ns - b.p50Ns;
         rows.push({
           config: cfg.name,
-          wireBytes: r.bare.bytesPerMessage,
+          wireBytes: br.bytesPerMessage,
           pontoon: `p50 ${formatNs(p.p50Ns)}, p99 ${formatNs(p.p99Ns)}`,
           bare: `p50 ${formatNs(b.p50Ns)}, p99 ${formatNs(b.p99Ns)}`,
           ratio: `p50 +${formatNs(diff)}`,
           target: diff <= 20_000 ? 'p50 within 20 µs: met' : 'p50 within 20 µs: NOT met',
-          receiverCpu: `${formatNs(median(r.pontoon.receiverCpuNs))} / ${formatNs(median(r.bare.receiverCpuNs))}`,
+          receiverCpu: `${formatNs(median(pr.receiverCpuNs))} / ${formatNs(median(br.receiverCpuNs))}`,
         });
-        results.push({ config: cfg, pontoon: p, bare: b });
+        const back = r['bare-back'];
+        let bareBack: ReturnType<typeof summarize> | undefined;
+        if (back !== undefined) {
+          bareBack = summarize(merged(back.rtts));
+          notes.push(
+            `${cfg.name}: the bare socket answering over a second connection (TcpTransport's topology: each node sends over ` +
+              `the connection it dialled) has p50 ${formatNs(bareBack.p50Ns)}, p99 ${formatNs(bareBack.p99Ns)}: ` +
+              `+${formatNs(bareBack.p50Ns - b.p50Ns)} over one connection; TcpTransport is +${formatNs(p.p50Ns - bareBack.p50Ns)} over it. ` +
+              `Echo CPU per round trip: ${formatNs(median(back.receiverCpuNs))}.`,
+          );
+        }
+        results.push({ config: cfg, pontoon: p, bare: b, bareBack, pontoonEchoCpuNs: pr.receiverCpuNs, bareEchoCpuNs: br.receiverCpuNs });
       }
     }
     const text = formatTable(rows, [

@@ -58,12 +58,23 @@ async function main(): Promise<void> {
     send({ kind: 'ready', port });
   } else {
     const sockets = new Set<net.Socket>();
+    /** In echo-back mode: the connection this process dialled to the sender, for the answers. */
+    let back: net.Socket | undefined;
+    onPeer = (address) => {
+      if (mode !== 'echo-back') return;
+      const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+      back = net.connect({ host, port });
+      back.setNoDelay(true);
+      back.on('error', () => {});
+      sockets.add(back);
+    };
     const server = net.createServer((s) => {
       sockets.add(s);
       s.setNoDelay(true);
       const counter = new BareFrameCounter((frame) => {
         received(1);
         if (mode === 'echo') s.write(frame);
+        else if (mode === 'echo-back') back?.write(frame);
       });
       s.on('data', (c: Buffer) => counter.push(c));
       s.on('error', () => {});

@@ -4,8 +4,12 @@ import type { Message } from '@pontoon/raft';
 
 /** `pontoon`: TcpTransport; `bare`: a node:net socket writing length-prefixed frames. */
 export type Impl = 'pontoon' | 'bare';
-/** `sink` counts what arrives; `echo` sends each message straight back. */
-export type Mode = 'sink' | 'echo';
+/**
+ * `sink` counts what arrives; `echo` sends each message straight back; `echo-back` (bare only)
+ * sends it back over a second connection that it dials to the sender, the way TcpTransport's
+ * nodes each dial the other and answer over their own connection.
+ */
+export type Mode = 'sink' | 'echo' | 'echo-back';
 
 export type ToChild = { kind: 'peer'; address: string } | { kind: 'reset' } | { kind: 'report' };
 export type FromChild =
