@@ -7,13 +7,23 @@ import type { Fault, FaultSchedule, FaultTarget } from './schedule.js';
 /** The kinds of fault a schedule may hold. */
 export type FaultKind = Fault['kind'];
 
-export const ALL_FAULT_KINDS: readonly FaultKind[] = ['crash', 'powerLoss', 'partition', 'oneWay', 'pause', 'lossBurst', 'clockSkew', 'diskStall'];
+export const ALL_FAULT_KINDS: readonly FaultKind[] = [
+  'crash',
+  'powerLoss',
+  'partition',
+  'oneWay',
+  'pause',
+  'lossBurst',
+  'clockSkew',
+  'diskStall',
+  'deposedLeader',
+];
 
 /**
  * Faults that break the timing assumption of lease-based reads (bounded clock drift, no long
  * pauses), and so make stale lease reads legitimately possible: left out when leases are on.
  */
-export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew'];
+export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew', 'deposedLeader'];
 
 /** What schedules are drawn from. */
 export interface FaultOptions {
@@ -25,6 +35,11 @@ export interface FaultOptions {
   kinds?: readonly FaultKind[];
   /** Longest fault, ms. Default windowMs / 3. */
   maxDurationMs?: number;
+  /**
+   * The cluster's election timeout, ms (default 100, the simulator's default): a deposed leader
+   * is cut off for at least two, long enough for the majority to elect another.
+   */
+  electionTimeoutMs?: number;
 }
 
 /** An arbitrary of fault schedules for a cluster of `nodes` (ids 1..nodes). */
@@ -36,6 +51,10 @@ export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}
   const duration = fc.integer({ min: 10, max: maxDuration });
   const node: fc.Arbitrary<FaultTarget> = fc.oneof(fc.constant<FaultTarget>('leader'), fc.integer({ min: 1, max: nodes }));
   const minority = fc.uniqueArray(node, { minLength: 1, maxLength: Math.max(1, Math.floor(nodes / 2)) });
+  // Followers cut off with a deposed leader: at least one where the cluster allows it (the leader
+  // alone is `partition`'s), always short of a majority with the leader.
+  const maxPartners = Math.max(0, Math.floor((nodes - 1) / 2) - 1);
+  const deposedFor = fc.integer({ min: Math.min(maxDuration, 2 * (options.electionTimeoutMs ?? 100)), max: maxDuration });
   const byKind: Record<FaultKind, fc.Arbitrary<Fault>> = {
     crash: fc.record({ kind: fc.constant('crash' as const), at, node, downMs: duration, tear: fc.boolean() }),
     powerLoss: fc.record({ kind: fc.constant('powerLoss' as const), at, downMs: duration }),
@@ -57,6 +76,13 @@ export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}
       rate: fc.integer({ min: 50, max: 200 }).map((p) => p / 100),
     }),
     diskStall: fc.record({ kind: fc.constant('diskStall' as const), at, durationMs: duration, node }),
+    deposedLeader: fc.record({
+      kind: fc.constant('deposedLeader' as const),
+      at,
+      durationMs: deposedFor,
+      partners: fc.integer({ min: Math.min(1, maxPartners), max: maxPartners }),
+      rate: fc.integer({ min: 10, max: 60 }).map((p) => p / 100),
+    }),
   };
   const fault = fc.oneof(...kinds.map((k) => byKind[k]));
   return fc

@@ -44,6 +44,14 @@ export class FaultInjector<SM extends StateMachine> {
     return 1 + this.cluster.rand.intn(this.cluster.nodes.length);
   }
 
+  /** `count` distinct nodes drawn from `ids` with the cluster's seeded randomness. */
+  private pick(ids: number[], count: number): number[] {
+    const pool = [...ids];
+    const out: number[] = [];
+    while (out.length < count && pool.length > 0) out.push(pool.splice(this.cluster.rand.intn(pool.length), 1)[0]!);
+    return out;
+  }
+
   private begin(f: Fault): void {
     const c = this.cluster;
     let undo: (() => void) | undefined;
@@ -108,6 +116,24 @@ export class FaultInjector<SM extends StateMachine> {
         c.node(id).disk.stall(c.scheduler.now() + f.durationMs);
         what = `stall the disk of n${id}`;
         undo = () => c.node(id).disk.endStall();
+        break;
+      }
+      case 'deposedLeader': {
+        const leader = c.leaders()[0]?.node.id;
+        if (leader === undefined) return;
+        const followers = c.nodes.map((n) => n.id).filter((id) => id !== leader);
+        const side = new Set([leader, ...this.pick(followers, f.partners)]);
+        // Never a majority with the leader: then it is not deposed at all.
+        if (side.size * 2 >= c.nodes.length) return;
+        const links: Array<[number, number]> = [];
+        for (const a of side) for (const b of c.nodes.map((n) => n.id).filter((id) => !side.has(id))) links.push([a, b], [b, a]);
+        for (const [a, b] of links) c.network.cutLink(a, b);
+        c.setClockRate(leader, f.rate);
+        what = `cut off leader n${leader} with {${[...side].filter((id) => id !== leader).map((id) => `n${id}`).join(', ')}}, its clock at x${f.rate.toFixed(2)}`;
+        undo = () => {
+          links.forEach(([a, b]) => c.network.healLink(a, b));
+          c.setClockRate(leader, 1);
+        };
         break;
       }
     }

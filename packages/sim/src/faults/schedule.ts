@@ -23,7 +23,14 @@ export type Fault =
   /** The node's clock runs at `rate` (1.2: 20% fast) for a while. */
   | { kind: 'clockSkew'; at: number; durationMs: number; node: FaultTarget; rate: number }
   /** The node's fsyncs do not complete for a while. */
-  | { kind: 'diskStall'; at: number; durationMs: number; node: FaultTarget };
+  | { kind: 'diskStall'; at: number; durationMs: number; node: FaultTarget }
+  /**
+   * The leader is cut off with `partners` followers (fewer than a majority with it), both ways,
+   * and its clock runs at `rate` (slow), so that CheckQuorum deposes it late: for a while it
+   * still thinks it leads, and clients still ask it, while the majority elects a new leader and
+   * moves on. What a read path that trusts too few acknowledgements gets wrong.
+   */
+  | { kind: 'deposedLeader'; at: number; durationMs: number; partners: number; rate: number };
 
 /** A run's faults. Every fault ends (and crashed nodes restart) by the end of the fault window. */
 export interface FaultSchedule {
@@ -53,6 +60,8 @@ export function describeFault(f: Fault): string {
       return `run ${target(f.node)}'s clock at x${f.rate.toFixed(2)} for ${f.durationMs} ms`;
     case 'diskStall':
       return `stall ${target(f.node)}'s disk for ${f.durationMs} ms`;
+    case 'deposedLeader':
+      return `cut the leader off with ${f.partners} follower(s), its clock at x${f.rate.toFixed(2)}, for ${f.durationMs} ms`;
   }
 }
 

@@ -10,9 +10,10 @@ import { formatSchedule } from '../faults/schedule.js';
 import type { SimulationConfig, SimulationResult } from './simulation.js';
 import { simulate } from './simulation.js';
 
-/** The fault options a config draws its schedules with (lease reads leave out pause and skew). */
+/** The fault options a config draws its schedules with (lease reads leave out the kinds that break their timing assumption). */
 export function faultOptionsOf<SM extends StateMachine, I, O, S>(config: SimulationConfig<SM, I, O, S>): FaultOptions {
-  const base = config.faults ?? {};
+  const r = config.raft;
+  const base: FaultOptions = { electionTimeoutMs: (r?.tickMs ?? 10) * (r?.electionTicks ?? 10), ...config.faults };
   if (base.kinds !== undefined || config.raft?.leaseBasedReads !== true) return base;
   return { ...base, kinds: ALL_FAULT_KINDS.filter((k) => !LEASE_UNSAFE_FAULT_KINDS.includes(k)) };
 }
