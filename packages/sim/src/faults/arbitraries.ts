@@ -54,7 +54,8 @@ export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}
   // Followers cut off with a deposed leader: at least one where the cluster allows it (the leader
   // alone is `partition`'s), always short of a majority with the leader.
   const maxPartners = Math.max(0, Math.floor((nodes - 1) / 2) - 1);
-  const deposedFor = fc.integer({ min: Math.min(maxDuration, 2 * (options.electionTimeoutMs ?? 100)), max: maxDuration });
+  const electionMs = options.electionTimeoutMs ?? 100;
+  const deposedFor = fc.integer({ min: Math.min(maxDuration, 2 * electionMs), max: Math.max(maxDuration, Math.min(windowMs - 10, 12 * electionMs)) });
   const byKind: Record<FaultKind, fc.Arbitrary<Fault>> = {
     crash: fc.record({ kind: fc.constant('crash' as const), at, node, downMs: duration, tear: fc.boolean() }),
     powerLoss: fc.record({ kind: fc.constant('powerLoss' as const), at, downMs: duration }),

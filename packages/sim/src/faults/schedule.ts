@@ -25,7 +25,7 @@ export type Fault =
   /** The node's fsyncs do not complete for a while. */
   | { kind: 'diskStall'; at: number; durationMs: number; node: FaultTarget }
   /**
-   * The leader is cut off with `partners` followers (fewer than a majority with it), both ways,
+   * The leader is cut off with `partners` followers (short of a majority with it), both ways,
    * and its clock runs at `rate` (slow), so that CheckQuorum deposes it late: for a while it
    * still thinks it leads, and clients still ask it, while the majority elects a new leader and
    * moves on. What a read path that trusts too few acknowledgements gets wrong.

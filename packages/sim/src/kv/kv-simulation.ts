@@ -3,7 +3,7 @@
  */
 import type { KvInput, KvOutput, KvState } from '../linearizability/models/kv.js';
 import { kvModel } from '../linearizability/models/kv.js';
-import type { FaultOptions } from '../faults/arbitraries.js';
+import type { FaultKind, FaultOptions } from '../faults/arbitraries.js';
 import type { DiskOptions } from '../sim/log-store.js';
 import type { SimulationConfig } from '../sim/simulation.js';
 import type { KvBugs } from './kv-state-machine.js';
@@ -26,6 +26,8 @@ export interface KvSimulationOptions {
   windowMs?: number;
   /** Most faults per schedule. Default 6. */
   maxFaults?: number;
+  /** Fault kinds to draw from. Default: every kind (with lease reads, the ones leases survive). */
+  faultKinds?: readonly FaultKind[];
   /** Planted bugs in the state machine. */
   bugs?: KvBugs;
   /** Planted bug: clients read the local state machine without ReadIndex. */
@@ -40,6 +42,7 @@ export interface KvSimulationOptions {
 
 export function kvSimulation(o: KvSimulationOptions = {}): SimulationConfig<KvStateMachine, KvInput, KvOutput, KvState> {
   const faults: FaultOptions = { windowMs: o.windowMs ?? 2000, maxFaults: o.maxFaults ?? 6 };
+  if (o.faultKinds !== undefined) faults.kinds = o.faultKinds;
   return {
     nodes: o.nodes ?? 3,
     stateMachine: () => new KvStateMachine(o.bugs),
