@@ -17,13 +17,15 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
   'clockSkew',
   'diskStall',
   'deposedLeader',
+  'lateDuplicates',
 ];
 
 /**
- * Faults that break the timing assumption of lease-based reads (bounded clock drift, no long
+ * Faults that break the timing assumptions of lease-based reads (bounded clock drift and message
+ * delay, no long
  * pauses), and so make stale lease reads legitimately possible: left out when leases are on.
  */
-export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew', 'deposedLeader'];
+export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew', 'deposedLeader', 'lateDuplicates'];
 
 /** What schedules are drawn from. */
 export interface FaultOptions {
@@ -77,6 +79,15 @@ export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}
       rate: fc.integer({ min: 50, max: 200 }).map((p) => p / 100),
     }),
     diskStall: fc.record({ kind: fc.constant('diskStall' as const), at, durationMs: duration, node }),
+    lateDuplicates: fc.record({
+      kind: fc.constant('lateDuplicates' as const),
+      at,
+      durationMs: duration,
+      rate: fc.integer({ min: 5, max: 50 }).map((p) => p / 100),
+      // From a few round trips to several election timeouts: late enough to find a node that
+      // has snapshotted, compacted or changed term since.
+      maxDelayMs: fc.integer({ min: 20, max: Math.max(20, 10 * (options.electionTimeoutMs ?? 100)) }),
+    }),
     deposedLeader: fc.record({
       kind: fc.constant('deposedLeader' as const),
       at,

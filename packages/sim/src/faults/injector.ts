@@ -104,6 +104,9 @@ export class FaultInjector<SM extends StateMachine> {
       case 'lossBurst':
         undo = c.network.burst(f.loss, f.duplicate);
         break;
+      case 'lateDuplicates':
+        undo = c.network.lateDuplicates(f.rate, f.maxDelayMs);
+        break;
       case 'clockSkew': {
         const id = this.resolve(f.node);
         c.setClockRate(id, f.rate);

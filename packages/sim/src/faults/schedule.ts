@@ -30,7 +30,13 @@ export type Fault =
    * still thinks it leads, and clients still ask it, while the majority elects a new leader and
    * moves on. What a read path that trusts too few acknowledgements gets wrong.
    */
-  | { kind: 'deposedLeader'; at: number; durationMs: number; partners: number; rate: number };
+  | { kind: 'deposedLeader'; at: number; durationMs: number; partners: number; rate: number }
+  /**
+   * Messages sent while it lasts are, with probability `rate`, delivered a second time up to
+   * `maxDelayMs` later, when the state they were sent in has moved on (Raft assumes a network
+   * that duplicates, delays and reorders).
+   */
+  | { kind: 'lateDuplicates'; at: number; durationMs: number; rate: number; maxDelayMs: number };
 
 /** A run's faults. Every fault ends (and crashed nodes restart) by the end of the fault window. */
 export interface FaultSchedule {
@@ -60,6 +66,8 @@ export function describeFault(f: Fault): string {
       return `run ${target(f.node)}'s clock at x${f.rate.toFixed(2)} for ${f.durationMs} ms`;
     case 'diskStall':
       return `stall ${target(f.node)}'s disk for ${f.durationMs} ms`;
+    case 'lateDuplicates':
+      return `deliver ${Math.round(f.rate * 100)}% of messages again up to ${f.maxDelayMs} ms later, for ${f.durationMs} ms`;
     case 'deposedLeader':
       return `cut the leader off with ${f.partners} follower(s), its clock at x${f.rate.toFixed(2)}, for ${f.durationMs} ms`;
   }

@@ -61,6 +61,8 @@ export class SimNetwork {
   lossRate: number;
   duplicateRate: number;
   private readonly bursts = new Set<{ loss: number; duplicate: number }>();
+  /** Active late-duplicate faults: a copy of a message arrives again up to `maxDelayMs` later. */
+  private readonly lateCopies = new Set<{ rate: number; maxDelayMs: number }>();
   private readonly baseLoss: number;
   private readonly baseDup: number;
   /** Called for every message handed to the network (for traces). */
@@ -123,7 +125,21 @@ export class SimNetwork {
   /** Ends every burst: back to the base loss and duplication rates. */
   endBursts(): void {
     this.bursts.clear();
+    this.lateCopies.clear();
     this.recomputeRates();
+  }
+
+  /**
+   * While it lasts, each message delivered is, with probability `rate`, delivered once more up
+   * to `maxDelayMs` later: a stale copy arriving after the state it was sent in has moved on (a
+   * retransmission, a slow path). Returns the function that ends it.
+   */
+  lateDuplicates(rate: number, maxDelayMs: number): () => void {
+    const f = { rate, maxDelayMs };
+    this.lateCopies.add(f);
+    return () => {
+      this.lateCopies.delete(f);
+    };
   }
 
   private recomputeRates(): void {
@@ -192,14 +208,19 @@ export class SimNetwork {
         this.stats.duplicated++;
         (extra ??= []).push(copyMessage(m));
       }
+      for (const late of this.lateCopies) {
+        if (!this.rand.chance(late.rate)) continue;
+        this.stats.duplicated++;
+        this.deliverLater(sender, dst, [copyMessage(m)], false, this.rand.between(1, late.maxDelayMs));
+      }
     }
     if (batch.length > 0) this.deliverLater(sender, dst, batch, true);
     if (extra !== undefined) this.deliverLater(sender, dst, extra, false);
   }
 
-  private deliverLater(sender: SimTransport, dst: SimTransport, batch: Message[], original: boolean): void {
+  private deliverLater(sender: SimTransport, dst: SimTransport, batch: Message[], original: boolean, extraDelayMs = 0): void {
     const to = dst.id;
-    this.scheduler.schedule(this.latency(), () => {
+    this.scheduler.schedule(this.latency() + extraDelayMs, () => {
       // Partitions also cut what is already in flight; a restarted node gets nothing sent to
       // its previous incarnation.
       const lost = this.endpoints.get(to) !== dst || dst.closed || !this.linked(sender.id, to);

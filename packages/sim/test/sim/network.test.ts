@@ -68,4 +68,41 @@ describe('SimNetwork', () => {
     await scheduler.run(200);
     expect(received.get(2)!.length - during).toBe(100);
   });
+
+  it('delivers late duplicates up to maxDelayMs after the original while the fault lasts, none after', async () => {
+    const { scheduler, net, received, send } = setup({ minLatencyMs: 1, maxLatencyMs: 4, reorderRate: 0 });
+    const end = net.lateDuplicates(0.5, 300);
+    for (let i = 0; i < 200; i++) send(1, 2);
+    await scheduler.run(100);
+    const byFirst100 = received.get(2)!.length;
+    await scheduler.run(400);
+    const copies = received.get(2)!.length - 200;
+    expect(net.stats.duplicated).toBe(copies);
+    expect(copies).toBeGreaterThan(60);
+    expect(copies).toBeLessThan(140);
+    // Spread over the delay, not all at once: the originals and some copies in the first 100 ms
+    // (a third of the delay), most copies later.
+    expect(byFirst100).toBeGreaterThan(200);
+    expect(received.get(2)!.length - byFirst100).toBeGreaterThan(byFirst100 - 200);
+    end();
+    for (let i = 0; i < 100; i++) send(1, 2);
+    await scheduler.run(1000);
+    expect(received.get(2)!.length - 200 - copies).toBe(100);
+  });
+
+  it('drops a late duplicate addressed to an incarnation that has since restarted', async () => {
+    const { scheduler, net, received, send } = setup({ minLatencyMs: 1, maxLatencyMs: 4, reorderRate: 0 });
+    net.lateDuplicates(1, 1000);
+    for (let i = 0; i < 50; i++) send(1, 2);
+    await scheduler.run(5);
+    const beforeRestart = received.get(2)!.length;
+    expect(beforeRestart).toBeGreaterThanOrEqual(50);
+    // Node 2 restarts: a new endpoint; copies sent to the old one never reach it.
+    const fresh: Message[] = [];
+    net.attach(2, new NodeClock(scheduler)).onMessage((m) => fresh.push(m));
+    await scheduler.run(1100);
+    expect(fresh).toHaveLength(0);
+    expect(received.get(2)).toHaveLength(beforeRestart);
+    expect(net.stats.duplicated).toBe(50);
+  });
 });
