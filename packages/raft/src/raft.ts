@@ -20,6 +20,7 @@ import type { Logger } from './logger.js';
 import type { Rand } from './rand.js';
 import type { ReadState } from './read-only.js';
 import { ReadOnly } from './read-only.js';
+import { LeaderLease } from './leader-lease.js';
 import { RaftLog } from './log/raft-log.js';
 import { ProgressTracker } from './tracker/progress-tracker.js';
 import type { TrackerConfig } from './tracker/progress-tracker.js';
@@ -137,6 +138,12 @@ export class Raft {
    * answered once it has (thesis §6.4: the commit index is only known to be current then).
    */
   pendingReadIndexMessages: Message[] = [];
+  /** Ticks this node has seen (never reset): the clock of the leader's lease. */
+  leaseClock = 0;
+  /** With lease-based reads, the leader's lease (see leader-lease.ts); undefined unless leading. */
+  lease: LeaderLease | undefined;
+  /** Lease-based read requests waiting for the lease to be (re)established by a heartbeat round. */
+  pendingLeaseReads: Message[] = [];
 
   private tickFn: () => void = () => this.tickElection();
   private stepFn: StepFn = stepFollower;
@@ -307,9 +314,12 @@ export class Raft {
     });
   }
 
-  /** Sends heartbeats to every peer, carrying the newest pending read request's context. */
+  /**
+   * Sends heartbeats to every peer, carrying the newest pending read request's context, or with
+   * lease-based reads a lease token (the two never mix: lease mode sends no read contexts).
+   */
   bcastHeartbeat(): void {
-    this.bcastHeartbeatWithCtx(this.readOnly.lastPendingRequestCtx());
+    this.bcastHeartbeatWithCtx(this.lease !== undefined ? this.lease.nextToken(this.leaseClock) : this.readOnly.lastPendingRequestCtx());
   }
 
   bcastHeartbeatWithCtx(ctx: Uint8Array | undefined): void {
@@ -382,6 +392,8 @@ export class Raft {
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly(this.readOnly.option);
+    this.lease = undefined;
+    this.pendingLeaseReads = [];
   }
 
   /** Appends entries at the end of the leader's log with the current term. */
@@ -406,6 +418,7 @@ export class Raft {
   }
 
   tick(): void {
+    this.leaseClock++;
     this.tickFn();
   }
 
@@ -489,6 +502,7 @@ export class Raft {
     this.tickFn = () => this.tickHeartbeat();
     this.lead = this.id;
     this.state = StateType.StateLeader;
+    if (this.readOnly.option === ReadOnlyOption.ReadOnlyLeaseBased) this.lease = new LeaderLease(this.id, this.electionTimeout);
     const pr = this.trk.progress.get(this.id)!;
     pr.becomeReplicate();
     pr.recentActive = true;
@@ -895,6 +909,7 @@ export class Raft {
 
   abortLeaderTransfer(): void {
     this.leadTransferee = None;
+    this.lease?.transferEnded();
   }
 
   /** Whether this leader has committed an entry of its own term (the commit index is current). */
@@ -947,7 +962,23 @@ function sendMsgReadIndexResponse(r: Raft, m: Message): void {
     r.readOnly.addRequest(r.raftLog.committed, m);
     r.readOnly.recvAck(r.id, ctx);
     r.bcastHeartbeatWithCtx(ctx);
+  } else if (r.lease?.valid(r.trk.config.voters, r.leaseClock) === true) {
+    const resp = r.responseToReadIndexReq(m, r.raftLog.committed);
+    if (resp !== undefined) r.send(resp);
   } else {
+    // No lease (new leader, a lost heartbeat round, a transfer): renew it now, answer when a
+    // quorum has acknowledged.
+    // One round for all the reads that wait, not one per read.
+    if (r.pendingLeaseReads.push(m) === 1) r.bcastHeartbeat();
+  }
+}
+
+/** Answers the lease-based reads that waited for the lease, if it is held now. */
+function releasePendingLeaseReads(r: Raft): void {
+  if (r.pendingLeaseReads.length === 0 || r.lease?.valid(r.trk.config.voters, r.leaseClock) !== true) return;
+  const msgs = r.pendingLeaseReads;
+  r.pendingLeaseReads = [];
+  for (const m of msgs) {
     const resp = r.responseToReadIndexReq(m, r.raftLog.committed);
     if (resp !== undefined) r.send(resp);
   }
@@ -1112,6 +1143,10 @@ function stepLeader(r: Raft, m: Message): void {
       if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressStateType.StateProbe) {
         r.sendAppend(m.from);
       }
+      if (r.lease?.ack(m.from, m.context) === true) {
+        releasePendingLeaseReads(r);
+        return;
+      }
       if (r.readOnly.option !== ReadOnlyOption.ReadOnlySafe || m.context === undefined || m.context.length === 0) {
         return;
       }
@@ -1168,6 +1203,7 @@ function stepLeader(r: Raft, m: Message): void {
       // The transfer must finish within an election timeout (thesis §3.10).
       r.electionElapsed = 0;
       r.leadTransferee = leadTransferee;
+      r.lease?.transferStarted();
       if (pr.match === r.raftLog.lastIndex()) {
         r.sendTimeoutNow(leadTransferee);
         r.logger.info(`${r.id} sends MsgTimeoutNow to ${leadTransferee} immediately as ${leadTransferee} already has up-to-date log`);

@@ -65,9 +65,12 @@ export interface RaftNodeOptions<SM extends StateMachine = StateMachine> {
   /** A leader steps down when it has not heard from a quorum for an election timeout. Default true. */
   checkQuorum?: boolean;
   /**
-   * Serve linearizable reads from the leader's lease instead of a heartbeat round. Faster, but
-   * correct only while clocks drift less than the election timeout between nodes: unsafe under
-   * large clock skew or long process pauses. Requires checkQuorum. Default false.
+   * Serve linearizable reads from the leader's lease instead of a heartbeat round. The lease runs
+   * for the election timeout less one tick from the send tick of the newest heartbeat round a
+   * quorum acknowledged (followers refuse other candidates that long); outside it a read waits
+   * for a round. Faster, but correct only while every node's ticks run at about the same rate:
+   * unsafe under clock skew or process pauses of the order of an election timeout (a paused
+   * leader does not tick, so its lease does not run out). Requires checkQuorum. Default false.
    */
   leaseBasedReads?: boolean;
   /** When to snapshot and compact; `false` disables snapshots. */

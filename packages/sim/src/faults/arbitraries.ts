@@ -21,11 +21,12 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 ];
 
 /**
- * Faults that break the timing assumptions of lease-based reads (bounded clock drift and message
- * delay, no long
- * pauses), and so make stale lease reads legitimately possible: left out when leases are on.
+ * Faults that break the timing assumption of lease-based reads (clocks ticking at about the same
+ * rate, no long pauses), and so make stale lease reads legitimately possible: left out when
+ * leases are on. Late duplicates are not among them: a lease counts from the send tick of the
+ * heartbeat round answered, however late the answer arrives.
  */
-export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew', 'deposedLeader', 'lateDuplicates'];
+export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew', 'deposedLeader'];
 
 /** What schedules are drawn from. */
 export interface FaultOptions {

@@ -1,0 +1,96 @@
+/**
+ * The leader's lease for lease-based reads (Raft thesis §6.4.1), counted in the leader's ticks.
+ *
+ * A follower that heard from the leader refuses to vote for anyone else (and to pre-vote) for an
+ * election timeout of its own ticks (CheckQuorum's "in lease" rule). So once a quorum has
+ * acknowledged a heartbeat that the leader sent at tick s, no other leader can be elected before
+ * about s + electionTimeout: until then, given clocks that tick at about the same rate, the
+ * leader's committed index is the cluster's and reads can be served without a heartbeat round.
+ *
+ * Why not CheckQuorum alone (what etcd's ReadOnlyLeaseBased trusts): CheckQuorum looks back over
+ * a whole election timeout, once per election timeout, so a leader cut off just after one check
+ * keeps leading for up to two election timeouts, while the followers may elect another leader
+ * after one; in that window both serve reads, and the old one serves stale ones (etcd-io/raft
+ * issue 166; our simulator found it, `pnpm sim --nodes 5 --lease --replay 423060`).
+ *
+ * Each heartbeat in lease mode carries a token: the heartbeat round and the tick it was sent at.
+ * Followers echo it (they echo any heartbeat context). The lease is the tick of the newest round
+ * a quorum has acknowledged, plus the election timeout, less one tick (the follower's count
+ * starts at its next tick, and the heartbeat was sent somewhere within a tick of the leader's).
+ * Rounds sent while a leadership transfer was pending never count: the transferee's forced
+ * campaign does not respect the followers' pledge.
+ */
+import type { JointConfig } from './quorum/joint.js';
+
+/** Bytes of a lease token in a heartbeat's context: round and send tick, float64 each. */
+export const LEASE_TOKEN_BYTES = 16;
+
+export class LeaderLease {
+  /** Heartbeat rounds sent so far this term. */
+  private round = 0;
+  /** Rounds at or below this one do not count (sent while a transfer was pending). */
+  private floorRound = 0;
+  private transferPending = false;
+  /** Per voter: the newest round it acknowledged, and the tick that round was sent at. */
+  private readonly acked = new Map<number, { round: number; tick: number }>();
+
+  constructor(
+    private readonly selfId: number,
+    private readonly electionTimeout: number,
+  ) {}
+
+  /** The token for a heartbeat round sent now, at leader tick `tick`. */
+  nextToken(tick: number): Uint8Array {
+    this.round++;
+    const token = new Uint8Array(LEASE_TOKEN_BYTES);
+    const view = new DataView(token.buffer);
+    view.setFloat64(0, this.round);
+    view.setFloat64(8, tick);
+    return token;
+  }
+
+  /**
+   * Records `from`'s acknowledgement of a heartbeat carrying `context`; returns whether it was a
+   * lease token of this term.
+   */
+  ack(from: number, context: Uint8Array | undefined): boolean {
+    if (context === undefined || context.length !== LEASE_TOKEN_BYTES) return false;
+    const view = new DataView(context.buffer, context.byteOffset, context.byteLength);
+    const round = view.getFloat64(0);
+    const tick = view.getFloat64(8);
+    if (!Number.isSafeInteger(round) || round < 1 || round > this.round || !Number.isSafeInteger(tick)) return false;
+    const prev = this.acked.get(from);
+    if (prev === undefined || round > prev.round) this.acked.set(from, { round, tick });
+    return true;
+  }
+
+  /** A leadership transfer started: no round sent from now on counts, until it ends. */
+  transferStarted(): void {
+    this.transferPending = true;
+  }
+
+  /** The transfer ended without a new leader (aborted): rounds sent from now on count again. */
+  transferEnded(): void {
+    if (!this.transferPending) return;
+    this.transferPending = false;
+    this.floorRound = this.round;
+  }
+
+  /** Whether the leader, at tick `now`, holds a lease over the voters of `config`. */
+  valid(config: JointConfig, now: number): boolean {
+    if (this.transferPending) return false;
+    const floor = this.floorRound;
+    const rounds = config.committedIndex({
+      ackedIndex: (id) => (id === this.selfId ? Number.MAX_SAFE_INTEGER : this.acked.get(id)?.round),
+    });
+    if (rounds <= floor) return false;
+    const sentAt = config.committedIndex({
+      ackedIndex: (id) => {
+        if (id === this.selfId) return now;
+        const a = this.acked.get(id);
+        return a === undefined || a.round <= floor ? undefined : a.tick;
+      },
+    });
+    return now - sentAt < this.electionTimeout - 1;
+  }
+}
