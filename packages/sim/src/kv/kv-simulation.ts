@@ -32,6 +32,8 @@ export interface KvSimulationOptions {
   bugs?: KvBugs;
   /** Planted bug: clients read the local state machine without ReadIndex. */
   staleReads?: boolean;
+  /** Planted bug: reads are never answered. */
+  hangingReads?: boolean;
   /** Disk options for every node (planted bugs: `lyingFsync`). */
   disk?: DiskOptions;
   /** Snapshot every this many applied entries (keeping a fifth of that behind). Default 300. */
@@ -48,7 +50,7 @@ export function kvSimulation(o: KvSimulationOptions = {}): SimulationConfig<KvSt
     stateMachine: () => new KvStateMachine(o.bugs),
     workload: kvWorkload({ keys: o.keys ?? 4 }),
     model: kvModel,
-    clients: { writes: o.writes ?? 200, clients: o.clients ?? 5, staleReads: o.staleReads ?? false },
+    clients: { writes: o.writes ?? 200, clients: o.clients ?? 5, staleReads: o.staleReads ?? false, hangingReads: o.hangingReads ?? false },
     raft: {
       leaseBasedReads: o.leaseReads ?? false,
       snapshot: { everyEntries: o.snapshotEvery ?? 300, keepEntries: Math.floor((o.snapshotEvery ?? 300) / 5) },

@@ -33,6 +33,8 @@ export interface ClientOptions {
   followerReadShare?: number;
   /** Planted bug: serve reads from the local state machine without ReadIndex. Default false. */
   staleReads?: boolean;
+  /** Planted bug: reads are never answered (a read path that hangs). Default false. */
+  hangingReads?: boolean;
 }
 
 /** What became of one operation. */
@@ -68,6 +70,7 @@ export class ClientPool<SM extends StateMachine, I, O> {
       maxThinkMs: options.maxThinkMs ?? 5,
       followerReadShare: options.followerReadShare ?? 0.5,
       staleReads: options.staleReads ?? false,
+      hangingReads: options.hangingReads ?? false,
     };
     this.backoffMs = Math.max(1, Math.floor(cluster.electionTimeoutMs / 4));
   }
@@ -180,6 +183,7 @@ export class ClientPool<SM extends StateMachine, I, O> {
         const sm = n.stateMachine;
         if (raft === undefined || sm === undefined) return finish({ ok: false, error: REFUSED });
         let p: Promise<unknown>;
+        if (op.kind === 'read' && this.options.hangingReads) return; // only the deadline ends it
         if (op.kind === 'write') p = raft.propose(op.command, { timeoutMs: timeoutMs / 2 });
         else if (this.options.staleReads) p = Promise.resolve(raft.staleRead(() => op.read(sm)));
         else p = raft.read(() => op.read(sm), { timeoutMs: timeoutMs / 2 });

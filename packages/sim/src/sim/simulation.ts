@@ -173,9 +173,10 @@ export async function simulate<SM extends StateMachine, I, O, S>(
     cluster.network.endBursts();
     tracer?.note('all faults healed');
 
-    // Liveness: a write commits within the bound.
+    // Liveness: a write commits within the bound, then a read is answered within it.
     const healedAt = scheduler.now();
     let committed = false;
+    let answered = false;
     let giveUp = false;
     const probeClient = config.clients?.clients ?? 5;
     const probeRand = rand.derive('probe');
@@ -190,10 +191,30 @@ export async function simulate<SM extends StateMachine, I, O, S>(
     };
     void probe();
     await run(healedAt + livenessBound, () => committed);
-    giveUp = true;
     if (!committed && !failed()) {
+      giveUp = true;
       report({ property: 'liveness', message: `no write committed within ${livenessBound} ms after the faults ended: ${describeNodes(cluster)}` });
     } else tracer?.note(`liveness: a write committed ${(scheduler.now() - healedAt).toFixed(0)} ms after healing`);
+    // A read path that never answers again (a lease never renewed, a read round never retried)
+    // loses nothing a checker of histories would see: reads that hang are not in the history.
+    const readProbe = nextRead(config.workload, probeRand, probeClient, 1_000_000);
+    if (committed && readProbe !== undefined) {
+      const readFrom = scheduler.now();
+      const probeReads = async (): Promise<void> => {
+        while (!answered && !giveUp) {
+          const fate = await clients.perform(probeClient, readProbe, 5 * electionMs);
+          if (fate === 'ok') answered = true;
+          else await new Promise<void>((r) => scheduler.schedule(electionMs / 2, r));
+        }
+      };
+      void probeReads();
+      await run(readFrom + livenessBound, () => answered);
+      giveUp = true;
+      if (!answered && !failed()) {
+        report({ property: 'liveness', message: `no read answered within ${livenessBound} ms after a write committed: ${describeNodes(cluster)}` });
+      } else tracer?.note(`liveness: a read answered ${(scheduler.now() - readFrom).toFixed(0)} ms after that`);
+    }
+    giveUp = true;
   }
 
   if (!failed()) {
@@ -270,6 +291,20 @@ function describeNodes<SM extends StateMachine>(cluster: SimCluster<SM>): string
       return `n${n.id} ${st.role} term ${st.term} last ${log.lastIndex()} commit ${st.commitIndex} applied ${st.appliedIndex}`;
     })
     .join('; ');
+}
+
+/** The workload's next read for the liveness probe; undefined if it draws none. */
+function nextRead<SM extends StateMachine, I, O>(
+  workload: Workload<SM, I, O>,
+  rand: SimRandom,
+  clientId: number,
+  seq: number,
+): ClientOperation<SM, I, O> | undefined {
+  for (let i = 0; i < 100; i++) {
+    const op = workload.next(rand, clientId, seq + i);
+    if (op.kind === 'read') return op;
+  }
+  return undefined;
 }
 
 /** The workload's next write for the liveness probe (its next operation if it has no writes). */

@@ -34,6 +34,12 @@ describe('planted bugs are caught', () => {
     expect(f.result.violations.map((v) => v.property)).toContain('linearizability');
   });
 
+  it('reads that are never answered: the liveness check asks for a read after healing', async () => {
+    // Reads that hang leave nothing in the history for the linearizability checker to see.
+    const f = await firstFailure(kvSimulation({ ...BASE, hangingReads: true }), 5);
+    expect(f.result.violations.map((v) => v.message).join('\n')).toMatch(/no read answered within \d+ ms after a write committed/);
+  });
+
   it('lease reads on a leader that was paused while cut off (the documented hazard of leaseBasedReads)', async () => {
     // The leader is cut off, then paused past its lease; a new leader takes writes meanwhile.
     // On resume, one tick seems to have passed: it still trusts its lease and serves stale reads.
