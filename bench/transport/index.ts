@@ -126,72 +126,43 @@ async function pontoonSender(port: number, child: Child, cfg: Config): Promise<S
   };
 }
 
-async function bareSender(port: number, cfg: Config, frameBytes: number): Promise<Sender> {
+/**
+ * The bare socket. With `echoBack`, the answers come back over a second connection, which that
+ * echo dials to a listener here: TcpTransport's topology (each node sends over the connection it
+ * dialled), so that the round trip shows what that costs by itself.
+ */
+async function bareSender(port: number, count: number, frameBytes: number, echoBack?: Child): Promise<Sender> {
+  let answer: (() => void) | undefined;
+  const counter = new BareFrameCounter(() => answer?.());
+  let server: net.Server | undefined;
+  let backSocket: net.Socket | undefined;
+  let connectedBack = Promise.resolve();
+  if (echoBack !== undefined) {
+    const listener = net.createServer();
+    server = listener;
+    connectedBack = new Promise<void>((resolve) => {
+      listener.once('connection', (s: net.Socket) => {
+        backSocket = s;
+        s.setNoDelay(true);
+        s.on('data', (c: Buffer) => counter.push(c));
+        s.on('error', () => {});
+        resolve();
+      });
+    });
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
+    echoBack.send({ kind: 'peer', address: `127.0.0.1:${(listener.address() as net.AddressInfo).port}` });
+  }
   const socket = net.connect({ host: '127.0.0.1', port });
   socket.setNoDelay(true);
   await new Promise<void>((r, j) => socket.once('connect', () => r()).once('error', j));
-  const batch = bareBatch(cfg.batch, frameBytes);
-  let answer: (() => void) | undefined;
-  const counter = new BareFrameCounter(() => answer?.());
-  socket.on('data', (c: Buffer) => counter.push(c));
+  if (echoBack === undefined) socket.on('data', (c: Buffer) => counter.push(c));
+  await connectedBack;
+  const batch = bareBatch(count, frameBytes);
   return {
     sendBatch: () => {
       if (socket.writableLength >= HIGH_WATER) return 0;
       socket.write(batch);
-      return cfg.batch;
-    },
-    ping: () =>
-      new Promise<void>((r) => {
-        answer = r;
-        socket.write(batch);
-      }),
-    idle: () => socket.writableLength === 0,
-    bytesPerMessage: () => frameBytes,
-    close: async () => {
-      const closed = new Promise((r) => socket.once('close', r));
-      socket.destroy();
-      await closed;
-    },
-  };
-}
-
-interface Throughput {
-  /** Messages/s counted at the receiver. */
-  rate: number;
-  /** CPU time of the receiving process per message (every thread, user and system). */
-  receiverCpuNs: number;
-}
-
-/**
- * The bare socket with the answers coming back over a second connection, which the echo dials to
- * a listener here: TcpTransport's topology (each node sends over the connection it dialled), so
- * that the round trip shows what that costs by itself.
- */
-async function bareBackSender(port: number, child: Child, frameBytes: number): Promise<Sender> {
-  let answer: (() => void) | undefined;
-  const counter = new BareFrameCounter(() => answer?.());
-  let backSocket: net.Socket | undefined;
-  const server = net.createServer();
-  const connectedBack = new Promise<void>((resolve) => {
-    server.once('connection', (s: net.Socket) => {
-      backSocket = s;
-      s.setNoDelay(true);
-      s.on('data', (c: Buffer) => counter.push(c));
-      s.on('error', () => {});
-      resolve();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  child.send({ kind: 'peer', address: `127.0.0.1:${(server.address() as net.AddressInfo).port}` });
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.setNoDelay(true);
-  await new Promise<void>((r, j) => socket.once('connect', () => r()).once('error', j));
-  await connectedBack;
-  const batch = bareBatch(1, frameBytes);
-  return {
-    sendBatch: () => {
-      socket.write(batch);
-      return 1;
+      return count;
     },
     ping: () =>
       new Promise<void>((r) => {
@@ -204,9 +175,17 @@ async function bareBackSender(port: number, child: Child, frameBytes: number): P
       const closed = new Promise((r) => socket.once('close', r));
       socket.destroy();
       backSocket?.destroy();
-      await Promise.all([closed, new Promise((r) => server.close(r))]);
+      await closed;
+      if (server !== undefined) await new Promise((r) => server.close(r));
     },
   };
+}
+
+interface Throughput {
+  /** Messages/s counted at the receiver. */
+  rate: number;
+  /** CPU time of the receiving process per message (every thread, user and system). */
+  receiverCpuNs: number;
 }
 
 async function measureThroughput(sender: Sender, child: Child, durationMs: number): Promise<Throughput> {
@@ -272,10 +251,10 @@ async function runConfig(cfg: Config, o: SuiteOptions, log: (l: string) => void)
     await measureThroughput(pontoon, children.pontoon!, 50);
     const frameBytes = Math.round(pontoon.bytesPerMessage());
     out.pontoon!.bytesPerMessage = pontoon.bytesPerMessage();
-    senders.bare = await bareSender(portOf('bare'), cfg, frameBytes);
+    senders.bare = await bareSender(portOf('bare'), cfg.batch, frameBytes);
     out.bare!.bytesPerMessage = frameBytes;
     if (rtt) {
-      senders['bare-back'] = await bareBackSender(portOf('bare-back'), children['bare-back']!, frameBytes);
+      senders['bare-back'] = await bareSender(portOf('bare-back'), cfg.batch, frameBytes, children['bare-back']!);
       out['bare-back']!.bytesPerMessage = frameBytes;
     }
     for (let run = 0; run < o.warmupRuns + o.runs; run++) {

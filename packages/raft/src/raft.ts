@@ -966,9 +966,8 @@ function sendMsgReadIndexResponse(r: Raft, m: Message): void {
     const resp = r.responseToReadIndexReq(m, r.raftLog.committed);
     if (resp !== undefined) r.send(resp);
   } else {
-    // No lease (new leader, a lost heartbeat round, a transfer): renew it now, answer when a
-    // quorum has acknowledged.
-    // One round for all the reads that wait, not one per read.
+    // No lease (a new leader, lost heartbeat rounds, a transfer): renew it now and answer once a
+    // quorum has acknowledged; one round for all the reads that wait, not one per read.
     if (r.pendingLeaseReads.push(m) === 1) r.bcastHeartbeat();
   }
 }

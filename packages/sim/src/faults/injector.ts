@@ -44,6 +44,16 @@ export class FaultInjector<SM extends StateMachine> {
     return 1 + this.cluster.rand.intn(this.cluster.nodes.length);
   }
 
+  /** Cuts `side` off from the other nodes, both ways; returns the function that heals it. */
+  private cutOff(side: ReadonlySet<number>): () => void {
+    const net = this.cluster.network;
+    const other = this.cluster.nodes.map((n) => n.id).filter((id) => !side.has(id));
+    const links: Array<[number, number]> = [];
+    for (const a of side) for (const b of other) links.push([a, b], [b, a]);
+    for (const [a, b] of links) net.cutLink(a, b);
+    return () => links.forEach(([a, b]) => net.healLink(a, b));
+  }
+
   /** `count` distinct nodes drawn from `ids` with the cluster's seeded randomness. */
   private pick(ids: number[], count: number): number[] {
     const pool = [...ids];
@@ -74,13 +84,9 @@ export class FaultInjector<SM extends StateMachine> {
       }
       case 'partition': {
         const side = new Set(f.nodes.map((t) => this.resolve(t)));
-        const other = c.nodes.map((n) => n.id).filter((id) => !side.has(id));
-        if (other.length === 0) return;
-        const links: Array<[number, number]> = [];
-        for (const a of side) for (const b of other) links.push([a, b], [b, a]);
-        for (const [a, b] of links) c.network.cutLink(a, b);
+        if (side.size >= c.nodes.length) return;
         what = `partition {${[...side].map((id) => `n${id}`).join(', ')}} from the rest`;
-        undo = () => links.forEach(([a, b]) => c.network.healLink(a, b));
+        undo = this.cutOff(side);
         break;
       }
       case 'oneWay': {
@@ -128,13 +134,11 @@ export class FaultInjector<SM extends StateMachine> {
         const side = new Set([leader, ...this.pick(followers, f.partners)]);
         // Never a majority with the leader: then it is not deposed at all.
         if (side.size * 2 >= c.nodes.length) return;
-        const links: Array<[number, number]> = [];
-        for (const a of side) for (const b of c.nodes.map((n) => n.id).filter((id) => !side.has(id))) links.push([a, b], [b, a]);
-        for (const [a, b] of links) c.network.cutLink(a, b);
+        const heal = this.cutOff(side);
         c.setClockRate(leader, f.rate);
         what = `cut off leader n${leader} with {${[...side].filter((id) => id !== leader).map((id) => `n${id}`).join(', ')}}, its clock at x${f.rate.toFixed(2)}`;
         undo = () => {
-          links.forEach(([a, b]) => c.network.healLink(a, b));
+          heal();
           c.setClockRate(leader, 1);
         };
         break;
