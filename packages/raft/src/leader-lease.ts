@@ -87,18 +87,16 @@ export class LeaderLease {
   /** Whether the leader, at tick `now`, holds a lease over the voters of `config`. */
   valid(config: JointConfig, now: number): boolean {
     if (this.transferPending) return false;
-    const floor = this.floorRound;
-    const rounds = config.committedIndex({
-      ackedIndex: (id) => (id === this.selfId ? Number.MAX_SAFE_INTEGER : this.acked.get(id)?.round),
-    });
-    if (rounds <= floor) return false;
-    const sentAt = config.committedIndex({
+    // Send ticks are kept one up, so that 0 (what the quorum computation gives when fewer than a
+    // quorum acknowledged a round that counts) means "no lease". Ticks grow with rounds, so the
+    // quorum's send tick is that of the newest round a quorum acknowledged.
+    const sentAtPlusOne = config.committedIndex({
       ackedIndex: (id) => {
-        if (id === this.selfId) return now;
+        if (id === this.selfId) return now + 1;
         const a = this.acked.get(id);
-        return a === undefined || a.round <= floor ? undefined : a.tick;
+        return a === undefined || a.round <= this.floorRound ? undefined : a.tick + 1;
       },
     });
-    return now - sentAt < this.electionTimeout - 1;
+    return sentAtPlusOne > 0 && now - (sentAtPlusOne - 1) < this.electionTimeout - 1;
   }
 }

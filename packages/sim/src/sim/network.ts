@@ -122,7 +122,7 @@ export class SimNetwork {
     };
   }
 
-  /** Ends every burst: back to the base loss and duplication rates. */
+  /** Ends every burst and late-duplicate fault: back to the base loss and duplication rates. */
   endBursts(): void {
     this.bursts.clear();
     this.lateCopies.clear();
