@@ -11,7 +11,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { SampleBuffer } from '../lib/histogram.js';
-import { FrameReader, repeatedFrames } from './wire.js';
+import { FrameReader, repeatedFrames } from '../lib/length-prefixed-frames.js';
 import type { FromClient, ToClient } from './wire.js';
 
 const send = (m: FromClient): void => void process.send!(m);

@@ -23,7 +23,7 @@ import { cdfPoints, decodeHistogram, merged, newHistogram, summarize } from '../
 import type { Histogram, LatencySummary } from '../lib/histogram.js';
 import { formatCount, formatNs, median } from '../lib/report.js';
 import { openEntryTable, TERM } from './entry-table.js';
-import { FrameReader, repeatedFrames } from './wire.js';
+import { FrameReader, repeatedFrames } from '../lib/length-prefixed-frames.js';
 import type { FromClient, FromReplica, ReplicaStats, ToClient, ToReplica, WriterKind } from './wire.js';
 
 export type { WriterKind } from './wire.js';

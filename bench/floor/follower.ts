@@ -7,7 +7,8 @@
  */
 import net from 'node:net';
 import { openDurableLog } from './durable-log.js';
-import { FrameReader, indexFrame } from './wire.js';
+import { FrameReader } from '../lib/length-prefixed-frames.js';
+import { indexFrame } from './wire.js';
 import type { FromReplica, ToReplica, WriterKind } from './wire.js';
 
 const writer = process.argv[2] as WriterKind;

@@ -10,60 +10,6 @@
  * - the echo process sends every frame back as it came.
  */
 
-/** A frame's body is a view into a read when the frame lies within it, a copy when it straddles reads. */
-export class FrameReader {
-  private readonly head = Buffer.alloc(4);
-  private headHave = 0;
-  private frame: Buffer | undefined;
-  private have = 0;
-
-  constructor(private readonly onFrame: (body: Buffer) => void) {}
-
-  push(chunk: Buffer): void {
-    let off = 0;
-    const n = chunk.length;
-    if (this.headHave > 0) {
-      const take = Math.min(4 - this.headHave, n);
-      chunk.copy(this.head, this.headHave, 0, take);
-      this.headHave += take;
-      off = take;
-      if (this.headHave < 4) return;
-      this.headHave = 0;
-      this.frame = Buffer.allocUnsafe(this.head.readUInt32BE(0));
-      this.have = 0;
-    }
-    if (this.frame !== undefined) {
-      const take = Math.min(this.frame.length - this.have, n - off);
-      chunk.copy(this.frame, this.have, off, off + take);
-      this.have += take;
-      off += take;
-      if (this.have < this.frame.length) return;
-      const frame = this.frame;
-      this.frame = undefined;
-      this.onFrame(frame);
-    }
-    while (n - off >= 4) {
-      const len = chunk.readUInt32BE(off);
-      if (n - off - 4 < len) {
-        this.frame = Buffer.allocUnsafe(len);
-        this.have = chunk.copy(this.frame, 0, off + 4);
-        return;
-      }
-      this.onFrame(chunk.subarray(off + 4, off + 4 + len));
-      off += 4 + len;
-    }
-    if (off < n) this.headHave = chunk.copy(this.head, 0, off);
-  }
-}
-
-/** `count` frames of the same `payloadBytes`-byte body, back to back in one buffer. */
-export function repeatedFrames(count: number, payloadBytes: number): Buffer {
-  const frame = 4 + payloadBytes;
-  const out = Buffer.alloc(count * frame, 0x61);
-  for (let i = 0; i < count; i++) out.writeUInt32BE(payloadBytes, i * frame);
-  return out;
-}
-
 /** A frame holding one f64 (a follower's durable index). */
 export function indexFrame(index: number): Buffer {
   const b = Buffer.allocUnsafe(12);

@@ -30,7 +30,8 @@ import { formatCount, formatNs, formatTable, median } from '../lib/report.js';
 import type { Suite, SuiteOptions, SuiteReport } from '../lib/suite.js';
 import { measureCodecCost } from './codec-cost.js';
 import type { CodecCost } from './codec-cost.js';
-import { appendMessage, BareFrameCounter, bareBatch, CHILD_ID, CLUSTER_ID, PARENT_ID } from './shared.js';
+import { FrameReader, repeatedFrames } from '../lib/length-prefixed-frames.js';
+import { appendMessage, CHILD_ID, CLUSTER_ID, PARENT_ID } from './shared.js';
 import type { FromChild, Impl, Mode, ToChild } from './shared.js';
 
 const HIGH_WATER = 1 << 20;
@@ -133,7 +134,7 @@ async function pontoonSender(port: number, child: Child, cfg: Config): Promise<S
  */
 async function bareSender(port: number, count: number, frameBytes: number, echoBack?: Child): Promise<Sender> {
   let answer: (() => void) | undefined;
-  const counter = new BareFrameCounter(() => answer?.());
+  const counter = new FrameReader(() => answer?.(), { withPrefix: true });
   let server: net.Server | undefined;
   let backSocket: net.Socket | undefined;
   let connectedBack = Promise.resolve();
@@ -157,7 +158,7 @@ async function bareSender(port: number, count: number, frameBytes: number, echoB
   await new Promise<void>((r, j) => socket.once('connect', () => r()).once('error', j));
   if (echoBack === undefined) socket.on('data', (c: Buffer) => counter.push(c));
   await connectedBack;
-  const batch = bareBatch(count, frameBytes);
+  const batch = repeatedFrames(count, frameBytes - 4, 7);
   return {
     sendBatch: () => {
       if (socket.writableLength >= HIGH_WATER) return 0;

@@ -7,7 +7,8 @@
 import net from 'node:net';
 import { MessageType, newMessage } from '@pontoon/raft';
 import { TcpTransport } from '@pontoon/transport-tcp';
-import { BareFrameCounter, CHILD_ID, CLUSTER_ID, PARENT_ID } from './shared.js';
+import { FrameReader } from '../lib/length-prefixed-frames.js';
+import { CHILD_ID, CLUSTER_ID, PARENT_ID } from './shared.js';
 import type { FromChild, Impl, Mode, ToChild } from './shared.js';
 
 const impl = process.argv[2] as Impl;
@@ -71,11 +72,11 @@ async function main(): Promise<void> {
     const server = net.createServer((s) => {
       sockets.add(s);
       s.setNoDelay(true);
-      const counter = new BareFrameCounter((frame) => {
+      const counter = new FrameReader((frame) => {
         received(1);
         if (mode === 'echo') s.write(frame);
         else if (mode === 'echo-back') back?.write(frame);
-      });
+      }, { withPrefix: true });
       s.on('data', (c: Buffer) => counter.push(c));
       s.on('error', () => {});
       s.on('close', () => sockets.delete(s));
