@@ -5,41 +5,16 @@
  * reading the network meanwhile. Group commit: every batch queued while the previous commit was
  * syncing goes into the next transaction, under one fsync.
  *
- * Plain JavaScript so that it runs in a worker without a TypeScript loader; it mirrors
- * entry-table.ts.
+ * Plain JavaScript so that it runs in a worker without a TypeScript loader, as entry-table.js,
+ * which holds the table and the append it shares with the main-thread writer.
  */
-import path from 'node:path';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { batchAppender, openEntryTable } from './entry-table.js';
 
 if (parentPort === null) throw new Error('sqlite-writer-worker.js must run as a worker thread');
 const port = parentPort;
-const TERM = 1;
-
-const db = new Database(path.join(/** @type {{ dir: string }} */ (workerData).dir, 'log.sqlite'));
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.exec('CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, data BLOB NOT NULL)');
-const insert = db.prepare('INSERT INTO entries (idx, term, data) VALUES (?, ?, ?)');
-
-const append = db.transaction(
-  /** @param {Uint8Array[]} bodies */
-  (bodies) => {
-    let last = 0;
-    for (const u of bodies) {
-      const body = Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-      let idx = body.readDoubleBE(0);
-      let off = 8;
-      while (off < body.length) {
-        const len = body.readUInt32BE(off);
-        insert.run(idx, TERM, body.subarray(off + 4, off + 4 + len));
-        last = idx++;
-        off += 4 + len;
-      }
-    }
-    return last;
-  },
-);
+const db = openEntryTable(/** @type {{ dir: string }} */ (workerData).dir);
+const append = batchAppender(db);
 
 port.on('message', (/** @type {Uint8Array | 'close'} */ first) => {
   if (first === 'close') {
