@@ -183,7 +183,7 @@ export async function simulate<SM extends StateMachine, I, O, S>(
     const probe = async (): Promise<void> => {
       let seq = 0;
       while (!committed && !giveUp) {
-        const op = nextWrite(config.workload, probeRand, probeClient, seq++);
+        const op = nextOfKind(config.workload, 'write', probeRand, probeClient, seq++);
         const fate = await clients.perform(probeClient, op, 5 * electionMs);
         if (fate === 'ok' && op.kind === 'write') committed = true;
         else await new Promise<void>((r) => scheduler.schedule(electionMs / 2, r));
@@ -197,8 +197,8 @@ export async function simulate<SM extends StateMachine, I, O, S>(
     } else tracer?.note(`liveness: a write committed ${(scheduler.now() - healedAt).toFixed(0)} ms after healing`);
     // A read path that never answers again (a lease never renewed, a read round never retried)
     // loses nothing a checker of histories would see: reads that hang are not in the history.
-    const readProbe = nextRead(config.workload, probeRand, probeClient, 1_000_000);
-    if (committed && readProbe !== undefined) {
+    const readProbe = nextOfKind(config.workload, 'read', probeRand, probeClient, 1_000_000);
+    if (committed && readProbe.kind === 'read') {
       const readFrom = scheduler.now();
       const probeReads = async (): Promise<void> => {
         while (!answered && !giveUp) {
@@ -293,28 +293,18 @@ function describeNodes<SM extends StateMachine>(cluster: SimCluster<SM>): string
     .join('; ');
 }
 
-/** The workload's next read for the liveness probe; undefined if it draws none. */
-function nextRead<SM extends StateMachine, I, O>(
+/**
+ * The workload's next operation of `kind` for the liveness probe, redrawn up to 100 times; the
+ * last one drawn if none is of that kind.
+ */
+function nextOfKind<SM extends StateMachine, I, O>(
   workload: Workload<SM, I, O>,
-  rand: SimRandom,
-  clientId: number,
-  seq: number,
-): ClientOperation<SM, I, O> | undefined {
-  for (let i = 0; i < 100; i++) {
-    const op = workload.next(rand, clientId, seq + i);
-    if (op.kind === 'read') return op;
-  }
-  return undefined;
-}
-
-/** The workload's next write for the liveness probe (its next operation if it has no writes). */
-function nextWrite<SM extends StateMachine, I, O>(
-  workload: Workload<SM, I, O>,
+  kind: 'write' | 'read',
   rand: SimRandom,
   clientId: number,
   seq: number,
 ): ClientOperation<SM, I, O> {
   let op = workload.next(rand, clientId, seq);
-  for (let i = 0; i < 100 && op.kind !== 'write'; i++) op = workload.next(rand, clientId, seq);
+  for (let i = 0; i < 100 && op.kind !== kind; i++) op = workload.next(rand, clientId, seq);
   return op;
 }
