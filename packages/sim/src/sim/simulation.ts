@@ -192,13 +192,12 @@ export async function simulate<SM extends StateMachine, I, O, S>(
     void probe();
     await run(healedAt + livenessBound, () => committed);
     if (!committed && !failed()) {
-      giveUp = true;
       report({ property: 'liveness', message: `no write committed within ${livenessBound} ms after the faults ended: ${describeNodes(cluster)}` });
     } else tracer?.note(`liveness: a write committed ${(scheduler.now() - healedAt).toFixed(0)} ms after healing`);
     // A read path that never answers again (a lease never renewed, a read round never retried)
     // loses nothing a checker of histories would see: reads that hang are not in the history.
-    const readProbe = nextOfKind(config.workload, 'read', probeRand, probeClient, 1_000_000);
-    if (committed && readProbe.kind === 'read') {
+    const readProbe = committed ? nextOfKind(config.workload, 'read', probeRand, probeClient, 1_000_000) : undefined;
+    if (readProbe?.kind === 'read') {
       const readFrom = scheduler.now();
       const probeReads = async (): Promise<void> => {
         while (!answered && !giveUp) {
@@ -209,11 +208,11 @@ export async function simulate<SM extends StateMachine, I, O, S>(
       };
       void probeReads();
       await run(readFrom + livenessBound, () => answered);
-      giveUp = true;
       if (!answered && !failed()) {
         report({ property: 'liveness', message: `no read answered within ${livenessBound} ms after a write committed: ${describeNodes(cluster)}` });
       } else tracer?.note(`liveness: a read answered ${(scheduler.now() - readFrom).toFixed(0)} ms after that`);
     }
+    // Both probes stop here, answered or not.
     giveUp = true;
   }
 
