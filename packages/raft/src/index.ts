@@ -36,6 +36,7 @@ export type { Transport, SnapshotSendStatus } from './transport.js';
 // The node driver: RaftNode and what it is built from.
 export { RaftNode } from './node/raft-node.js';
 export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
+export type { MembershipStatus, NodeFailure } from './node/raft-node.js';
 export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
 export type { StateMachine, ApplyResult } from './node/state-machine.js';
 export type { RaftNodeEvents, Role, Membership } from './node/events.js';
@@ -48,6 +49,8 @@ export {
   NodeStoppedError,
   CommandTooLargeError,
   InvalidCommandError,
+  NodeFailedError,
+  TransportListenError,
 } from './node/errors.js';
 export type { OutcomeUnknownReason } from './node/errors.js';
 export { MemoryLogStore } from './node/memory-log-store.js';
