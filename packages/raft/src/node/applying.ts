@@ -9,6 +9,8 @@
 import { ConfChangeError } from '../errors.js';
 import { EntryType } from '../types.js';
 import type { Entry, Message } from '../types.js';
+import { ENVELOPE_MARK, decodeCommand, withCommand } from './command-envelope.js';
+import type { ForwardTag } from './command-envelope.js';
 import type { NodeContext } from './node-context.js';
 import { SerialQueue } from './serial-queue.js';
 import type { StateMachine } from './state-machine.js';
@@ -33,6 +35,7 @@ export class ApplyHandler<SM extends StateMachine> {
     const ctx = this.ctx;
     if (ctx.stopped) return;
     const ents = m.entries;
+    const start = ctx.metrics === undefined ? 0 : ctx.clock.now();
     let i = 0;
     const run = (): void | Promise<void> => {
       for (; i < ents.length; i++) {
@@ -50,31 +53,42 @@ export class ApplyHandler<SM extends StateMachine> {
           this.appliedIndex = e.index;
           continue;
         }
-        const result = ctx.sm.apply(e);
+        // A forwarded command is unwrapped; one another leader appended is skipped everywhere.
+        const c = e.data[0] === ENVELOPE_MARK ? decodeCommand(e.data) : undefined;
+        if (c !== undefined && (c.kind === 'malformed' || (c.kind === 'forwarded' && c.tag.term !== e.term))) {
+          if (c.kind === 'malformed') ctx.logger.warn(`raft node ${ctx.id}: skipped the entry at index ${e.index}: ${c.reason}`);
+          ctx.proposals.settle(e, undefined);
+          this.appliedIndex = e.index;
+          continue;
+        }
+        const tag = c?.tag;
+        const result = ctx.sm.apply(c === undefined ? e : withCommand(e, c.command));
         if (result instanceof Promise) {
           return result.then((value) => {
-            this.afterApply(e, value);
+            this.afterApply(e, value, tag);
             i++;
             return run();
           });
         }
-        this.afterApply(e, result);
+        this.afterApply(e, result, tag);
       }
+      if (ctx.metrics !== undefined) ctx.metrics.entriesApplied(ents.length, ctx.secondsSince(start));
       this.finishApply(m);
     };
     return run();
   }
 
-  private afterApply(e: Entry, result: unknown): void {
+  private afterApply(e: Entry, result: unknown, tag: ForwardTag | undefined): void {
     this.appliedIndex = e.index;
     this.ctx.snapshots.bytesSinceSnapshot += e.data.length;
-    this.ctx.proposals.settle(e, result);
+    this.ctx.proposals.settle(e, result, tag);
   }
 
   private finishApply(m: Message): void {
     const ctx = this.ctx;
     ctx.loop.deliver(m.responses);
     ctx.notify('applied', { index: this.appliedIndex });
+    ctx.metrics?.indexes(ctx.rawNode.log.committed, this.appliedIndex);
     ctx.reads.serve();
     ctx.snapshots.maybeSnapshot();
     ctx.scheduleReady();

@@ -38,10 +38,11 @@ export class SnapshotHandler<SM extends StateMachine> {
         return;
       }
       const index = applying.appliedIndex;
+      const start = ctx.clock.now();
       const cs = cloneConfState(ctx.membership.confState);
       const addresses = new Map(ctx.membership.addresses);
       const save = (data: Uint8Array): void => {
-        this.work = this.saveSnapshot(index, cs, addresses, data)
+        this.work = this.saveSnapshot(index, cs, addresses, data, start)
           .catch((err: unknown) => ctx.fail(err))
           .finally(() => {
             this.snapshotting = false;
@@ -53,7 +54,7 @@ export class SnapshotHandler<SM extends StateMachine> {
     });
   }
 
-  private async saveSnapshot(index: number, cs: ConfState, addresses: Map<number, string>, data: Uint8Array): Promise<void> {
+  private async saveSnapshot(index: number, cs: ConfState, addresses: Map<number, string>, data: Uint8Array, start: number): Promise<void> {
     const ctx = this.ctx;
     const framed = encodeSnapshotData(addresses, data);
     let snap: Snapshot;
@@ -74,6 +75,7 @@ export class SnapshotHandler<SM extends StateMachine> {
     const compactTo = policy === false ? 0 : index - policy.keepEntries;
     if (compactTo >= ctx.logStore.firstIndex()) await ctx.logStore.compact(compactTo);
     ctx.notify('snapshotTaken', { index, term: snap.metadata.term, bytes: framed.length });
+    ctx.metrics?.snapshotTaken(framed.length, ctx.secondsSince(start));
   }
 
   /**
@@ -84,6 +86,7 @@ export class SnapshotHandler<SM extends StateMachine> {
     const ctx = this.ctx;
     if (ctx.stopped) return;
     const { addresses, data } = decodeSnapshotData(snap.data);
+    const start = ctx.clock.now();
     const done = (): void => {
       const index = snap.metadata.index;
       ctx.applying.appliedIndex = index;
@@ -91,9 +94,10 @@ export class SnapshotHandler<SM extends StateMachine> {
       this.bytesSinceSnapshot = 0;
       ctx.membership.restore(snap.metadata.confState, addresses);
       // This node skipped the entries up to the snapshot: which proposals won is not known here.
-      ctx.proposals.forgetUpTo(index);
+      ctx.proposals.forgetUpTo(index, snap.metadata.term);
       if (received) {
         ctx.notify('snapshotInstalled', { index, term: snap.metadata.term, bytes: snap.data.length });
+        ctx.metrics?.snapshotInstalled(snap.data.length, ctx.secondsSince(start));
         ctx.notify('membershipChanged', { index, membership: ctx.membership.membership() });
         ctx.membership.noticeRemoval(index);
         ctx.notify('applied', { index });
