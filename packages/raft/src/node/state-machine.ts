@@ -104,9 +104,9 @@ export interface SnapshotSink {
 export interface OnDiskStateMachine<R = unknown> {
   /**
    * The position of the last entry whose effects are durable here; `{ index: 0, term: 0 }` for
-   * an empty state. RaftNode calls it once when it starts and after installing a snapshot.
+   * an empty state. Synchronous: RaftNode builds its Raft state from it in its constructor.
    */
-  position(): LogPosition | Promise<LogPosition>;
+  position(): LogPosition;
   /**
    * Applies committed entries, in one atomic write that also records the last entry's position.
    * `entries` are contiguous and follow position(). They include entries that carry no command
@@ -116,9 +116,11 @@ export interface OnDiskStateMachine<R = unknown> {
    */
   applyBatch(entries: readonly Readonly<Entry>[]): readonly R[] | Promise<readonly R[]>;
   /**
-   * Opens a point-in-time view of the state as of the last applied batch (for SQLite: its online
-   * backup API or `VACUUM INTO` a temporary file). Called between batches; what it does after
-   * its promise resolves must not block applies.
+   * Opens a consistent point-in-time view of the state (for SQLite: its online backup API, or a
+   * read transaction on a second connection, or `VACUUM INTO` a temporary file). Called between
+   * batches, but not awaited there: applyBatch() calls go on while the view is being made (a
+   * backup made through the applying connection takes their changes in, and its position says
+   * so), and while it is read.
    */
   openSnapshot(): Promise<SnapshotSource>;
   /**
