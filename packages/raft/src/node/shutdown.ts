@@ -6,9 +6,9 @@
  */
 import { NodeStoppedError } from './errors.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
-export class ShutdownHandler<SM extends StateMachine> {
+export class ShutdownHandler<SM extends AnyStateMachine> {
   /** Settles once the node stopped; set by the first stop() or failure. */
   stopPromise: Promise<void> | undefined;
 
@@ -43,6 +43,7 @@ export class ShutdownHandler<SM extends StateMachine> {
     ctx.reads.rejectAll(stoppedError);
     ctx.roles.rejectAll(stoppedError);
     ctx.membership.rejectAll(stoppedError);
+    ctx.snapshots.rejectAll(stoppedError());
 
     // Whole writes only: the writes already issued finish before the store is closed.
     await ctx.logWrites.queue.idle();
