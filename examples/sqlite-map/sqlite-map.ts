@@ -99,6 +99,17 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
     return row?.value;
   }
 
+  /** The keys starting with `prefix` and their values, in key order. */
+  *entries(prefix = ''): IterableIterator<{ key: string; value: string }> {
+    const rows = this.db.prepare("SELECT key, value FROM map WHERE key >= ? AND key < ? || char(1114111) ORDER BY key");
+    yield* rows.iterate(prefix, prefix) as IterableIterator<{ key: string; value: string }>;
+  }
+
+  /** SQLite's own check of the live database file: 'ok', or what is wrong. */
+  integrityCheck(): string {
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+  }
+
   /** How many keys the map holds. */
   size(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM map').get() as { n: number }).n;
