@@ -52,6 +52,7 @@ export class ReadyLoop<SM extends AnyStateMachine> {
     this.ticks++;
     ctx.rawNode.tick();
     ctx.reads.retry();
+    ctx.peerContact.onTick();
     this.schedule();
     this.tickTimer = ctx.clock.setTimeout(this.onTick, ctx.opts.tickMs);
   };
@@ -91,6 +92,7 @@ export class ReadyLoop<SM extends AnyStateMachine> {
       ctx.logger.warn(`raft node ${ctx.id}: dropped a message that is not for it or is local-only (type ${MessageType[m.type] ?? m.type}, from ${m.from}, to ${m.to})`);
       return;
     }
+    ctx.peerContact.heard(m.from);
     try {
       ctx.rawNode.step(m);
     } catch (err) {
