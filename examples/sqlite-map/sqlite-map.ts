@@ -63,11 +63,14 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
   private live: string;
   private readonly options: SqliteMapOptions;
 
+  private statements: ReturnType<typeof prepareStatements>;
+
   private constructor(dir: string, live: string, options: SqliteMapOptions) {
     this.dir = dir;
     this.live = live;
     this.options = options;
     this.db = openDatabase(path.join(dir, live), options);
+    this.statements = prepareStatements(this.db);
   }
 
   /** Opens (or creates) the map in `dir`, and removes what an interrupted receive left behind. */
@@ -122,10 +125,7 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
 
   applyBatch(entries: readonly Readonly<Entry>[]): Array<string | null | undefined> {
     this.options.onApply?.(entries);
-    const get = this.db.prepare('SELECT value FROM map WHERE key = ?').pluck();
-    const put = this.db.prepare('INSERT INTO map (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    const del = this.db.prepare('DELETE FROM map WHERE key = ?');
-    const setPosition = this.db.prepare('UPDATE raft_position SET idx = ?, term = ? WHERE id = 0');
+    const { get, put, del, setPosition } = this.statements;
     // One transaction: the effects and the position survive a crash together or not at all.
     return this.db.transaction(() => {
       const results: Array<string | null | undefined> = [];
@@ -198,6 +198,7 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
     writeAtomically(this.dir, CURRENT, staged);
     this.live = staged;
     this.db = openDatabase(path.join(this.dir, staged), this.options);
+    this.statements = prepareStatements(this.db);
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(this.dir, old + suffix), { force: true });
     return this.position();
   }
@@ -238,6 +239,16 @@ class FileSnapshotSource implements SnapshotSource {
   async close(): Promise<void> {
     fs.rmSync(this.file, { force: true });
   }
+}
+
+/** The statements applyBatch() runs, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    get: db.prepare('SELECT value FROM map WHERE key = ?').pluck(),
+    put: db.prepare('INSERT INTO map (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    del: db.prepare('DELETE FROM map WHERE key = ?'),
+    setPosition: db.prepare('UPDATE raft_position SET idx = ?, term = ? WHERE id = 0'),
+  };
 }
 
 function openDatabase(file: string, options: SqliteMapOptions): Database.Database {
