@@ -70,6 +70,11 @@ export interface ClusterOptions {
   snapshotEvery?: number;
   /** Prefix of the temporary folder. */
   prefix?: string;
+  /**
+   * The node program to run, if not the counter's node.ts: one that takes the same arguments and
+   * speaks the same IPC protocol (examples/sqlite-map/node.ts does).
+   */
+  program?: string;
 }
 
 interface Pending {
@@ -228,9 +233,10 @@ export class Cluster {
 
   /**
    * Starts (or restarts, over its data directory) node `id` and resolves once it listens.
-   * `join`: start empty and wait to be added (node.ts --join). Its peers: every member.
+   * `join`: start empty and wait to be added (node.ts --join). `forceNewCluster`: recover as a
+   * one-member cluster from its own data (node.ts --force-new-cluster). Its peers: every member.
    */
-  async start(id: number, opts: { join?: boolean } = {}): Promise<NodeProcess> {
+  async start(id: number, opts: { join?: boolean; forceNewCluster?: boolean } = {}): Promise<NodeProcess> {
     if (this.closed) throw new Error('cluster closed');
     const node = this.node(id);
     if (node.alive) throw new Error(`node ${id} is already running`);
@@ -238,8 +244,10 @@ export class Cluster {
     const args = ['--id', String(id), '--data', node.dataDir, '--peers', peers, '--tick-ms', String(this.tickMs)];
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
     if (opts.join === true) args.push('--join');
-    const child = fork(nodeProgram, args, {
-      cwd: exampleDir, // where `--import tsx` resolves
+    if (opts.forceNewCluster === true) args.push('--force-new-cluster');
+    const program = this.options.program ?? nodeProgram;
+    const child = fork(program, args, {
+      cwd: path.dirname(program), // where `--import tsx` resolves
       execArgv: ['--import', 'tsx', '--conditions=@pontoon/source'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -32,14 +32,25 @@ export { JointConfig } from './quorum/joint.js';
 export { validateMessage } from './message-validation.js';
 export * from './describe.js';
 export type { LogStore, LogWrite } from './log-store.js';
-export type { Transport, SnapshotSendStatus } from './transport.js';
+export type { Transport, SnapshotSendStatus, SnapshotStreamHandler } from './transport.js';
 // The node driver: RaftNode and what it is built from.
 export { RaftNode } from './node/raft-node.js';
 export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
 export type { MembershipStatus, NodeFailure } from './node/raft-node.js';
 export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
 export type { RaftMetrics, ProposalOutcome } from './node/metrics.js';
-export type { StateMachine, ApplyResult } from './node/state-machine.js';
+export type {
+  StateMachine,
+  OnDiskStateMachine,
+  AnyStateMachine,
+  LogPosition,
+  SnapshotSource,
+  SnapshotSink,
+  ApplyResult,
+} from './node/state-machine.js';
+export { isOnDiskStateMachine } from './node/state-machine.js';
+export { forceNewCluster } from './node/force-new-cluster.js';
+export type { ForceNewClusterOptions, ForceNewClusterResult } from './node/force-new-cluster.js';
 export type { RaftNodeEvents, Role, Membership } from './node/events.js';
 export type { Clock, ClockTimer } from './node/clock.js';
 export { realClock } from './node/clock.js';
@@ -50,6 +61,8 @@ export {
   NodeStoppedError,
   CommandTooLargeError,
   InvalidCommandError,
+  RecoveryError,
+  StateMachineBehindError,
   NodeFailedError,
   TransportListenError,
 } from './node/errors.js';

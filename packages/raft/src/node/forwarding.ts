@@ -30,7 +30,7 @@ import { ProposalOutcomeUnknownError } from './errors.js';
 import type { OutcomeUnknownReason } from './errors.js';
 import type { NodeContext } from './node-context.js';
 import type { Proposal } from './proposals.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
 /** Tags a leader remembers per forwarding member before it forgets the oldest half. */
 const SEEN_WINDOW = 8192;
@@ -49,7 +49,7 @@ function nonceKey(memberId: number, nonce: Uint8Array): string {
   return s;
 }
 
-export class ForwardingHandler<SM extends StateMachine> {
+export class ForwardingHandler<SM extends AnyStateMachine> {
   private readonly nonce = randomBytes(8);
   private seq = 0;
   /** Forwarded proposals waiting for their entry, by sequence (so in order of their term). */

@@ -23,7 +23,7 @@ import {
 import type { CallOptions } from './call-options.js';
 import type { ProposalOutcome } from './metrics.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 import type { GiveUp } from './waiter.js';
 import { Waiter } from './waiter.js';
 
@@ -42,7 +42,7 @@ export interface Proposal {
   forwardSeq: number;
 }
 
-export class ProposalHandler<SM extends StateMachine> {
+export class ProposalHandler<SM extends AnyStateMachine> {
   /** Proposals not yet handed to the core (they go in with the next Ready). */
   private queued: Proposal[] = [];
   /** Proposals in the log, by index, waiting for that index to be applied. */
