@@ -1,0 +1,31 @@
+/**
+ * @pontoon/kv: etcd 3.4's data model (MVCC revisions, txn, leases, compaction, HashKV) as a
+ * store on SQLite. See the package README.
+ */
+export { MvccStore, MAX_LEASE_TTL, DEFAULT_MIN_LEASE_TTL } from './mvcc-store.js';
+export type { MvccStoreOptions, ChangesListener, Change } from './mvcc-store.js';
+export { prefixEnd, compareBytes, utf8 } from './bytes.js';
+export { DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_REQUEST_BYTES } from './validate.js';
+export {
+  ETCD_ERRORS,
+  GrpcStatus,
+  EtcdError,
+  CompactedError,
+  FutureRevisionError,
+  KeyNotProvidedError,
+  KeyNotFoundError,
+  ValueProvidedError,
+  LeaseProvidedError,
+  TooManyOperationsError,
+  DuplicateKeyError,
+  SpaceExceededError,
+  LeaseNotFoundError,
+  LeaseExistsError,
+  LeaseTtlTooLargeError,
+  RequestTooLargeError,
+  InvalidRequestError,
+  KvCorruptionError,
+  StoreClosedError,
+} from './errors.js';
+export type { EtcdErrorSpec } from './errors.js';
+export type * from './types.js';
