@@ -4,6 +4,11 @@
  */
 export { MvccStore, MAX_LEASE_TTL, DEFAULT_MIN_LEASE_TTL } from './mvcc-store.js';
 export type { MvccStoreOptions, ChangesListener, Change } from './mvcc-store.js';
+export { KvStateMachine, StagedSnapshotMissingError } from './kv-state-machine.js';
+export type { KvApplyResult, KvResponse, KvLogPosition, KvSnapshotSource, KvSnapshotSink, KvStateMachineOptions } from './kv-state-machine.js';
+export { encodeCommand, decodeCommand } from './command.js';
+export type { KvCommand } from './command.js';
+export { DEFAULT_QUOTA_BYTES, quotaCost } from './quota.js';
 export { prefixEnd, compareBytes, utf8 } from './bytes.js';
 export { DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_REQUEST_BYTES } from './validate.js';
 export {

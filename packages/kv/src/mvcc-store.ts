@@ -13,12 +13,14 @@ import {
   CompactedError,
   FutureRevisionError,
   InvalidRequestError,
+  KvCorruptionError,
   LeaseExistsError,
   LeaseNotFoundError,
   LeaseTtlTooLargeError,
   StoreClosedError,
 } from './errors.js';
 import { hashByRev } from './hash.js';
+import { isCorruptionCode, verifyDatabase, verifyMetaOnly } from './integrity.js';
 import { KeyIndexTable } from './key-index-table.js';
 import { LeaseTable } from './lease-table.js';
 import { INITIAL_META, type Meta, MetaTable } from './meta.js';
@@ -77,6 +79,13 @@ export interface MvccStoreOptions {
    * 'normal' may lose the last commits on power loss (never corrupts).
    */
   synchronous?: 'full' | 'normal';
+  /**
+   * How to check the file on open: 'quick' (the default: SQLite's quick_check, which reads every
+   * page once, plus the meta row's checksum), 'full' (integrity_check, also every index entry) or
+   * 'meta' (the meta row's checksum only, for a fast start when the file is trusted). Rows are
+   * checked against their checksums on every read whatever this says.
+   */
+  verify?: 'quick' | 'full' | 'meta';
 }
 
 /** Called after each committed write with the revision it made and its changes in order. */
@@ -105,10 +114,12 @@ export class MvccStore {
     this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.minLeaseTtl = options.minLeaseTtl ?? DEFAULT_MIN_LEASE_TTL;
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-    const created = db.transaction(() => createSchema(db))();
-    this.tables = { keyIndex: new KeyIndexTable(db), revisions: new RevisionStore(db), leases: new LeaseTable(db) };
+    const verify = options.verify ?? 'quick';
+    const found = verify === 'meta' ? verifyMetaOnly(db, file) : verifyDatabase(db, file, verify === 'full');
+    if (found === undefined) db.transaction(() => createSchema(db))();
+    this.tables = { keyIndex: new KeyIndexTable(db, file), revisions: new RevisionStore(db, file), leases: new LeaseTable(db) };
     this.meta = new MetaTable(db, file);
-    if (created) this.meta.write(INITIAL_META);
+    if (found === undefined) this.meta.write(INITIAL_META);
     this.state = this.meta.read() ?? INITIAL_META;
   }
 
@@ -117,13 +128,20 @@ export class MvccStore {
    * Reads only the meta row: no history is replayed.
    */
   static open(file: string, options: MvccStoreOptions = {}): MvccStore {
-    const db = new Database(file);
+    let db: Database.Database;
+    try {
+      db = new Database(file);
+    } catch (err) {
+      if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
+      throw err;
+    }
     try {
       if (file !== ':memory:') db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       return new MvccStore(db, file, options);
     } catch (err) {
       db.close();
+      if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
       throw err;
     }
   }
@@ -176,7 +194,7 @@ export class MvccStore {
       // The transaction (or savepoint) rolled back: so do the revision and the unsent changes.
       this.state = saved;
       this.pending.length = pendingMark;
-      throw err;
+      throw this.corruption(err);
     }
   }
 
@@ -189,7 +207,11 @@ export class MvccStore {
   range(r: RangeRequest): RangeResponse {
     this.checkOpen();
     checkRangeRequest(r);
-    return applyRange(this.readTxn(), r);
+    try {
+      return applyRange(this.readTxn(), r);
+    } catch (err) {
+      throw this.corruption(err);
+    }
   }
 
   put(r: PutRequest): PutResponse {
@@ -348,6 +370,11 @@ export class MvccStore {
     const pending = this.pending;
     this.pending = [];
     for (const p of pending) for (const listener of this.listeners) listener(p.revision, p.changes);
+  }
+
+  /** SQLite's corruption codes become KvCorruptionError naming the file; other errors pass. */
+  private corruption(err: unknown): unknown {
+    return isCorruptionCode(err) ? new KvCorruptionError(this.file, (err as Error).message, { cause: err }) : err;
   }
 
   private checkOpen(): void {

@@ -5,6 +5,9 @@
  * (etcd's key bucket: one row per change, tombstones included), `lease` and `lease_key` are the
  * lessor's state, and `meta` holds the revision, the compact revision and the Raft position,
  * written by the same transaction as the data (etcd's consistent index).
+ *
+ * Rows of `kv` and `key_index` carry a CRC-32 of their contents, checked on every read: SQLite's
+ * own checks find a broken page but not a flipped byte inside a value.
  */
 import type Database from 'better-sqlite3';
 
@@ -24,7 +27,8 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE TABLE IF NOT EXISTS key_index (
   key BLOB PRIMARY KEY,
-  generations BLOB NOT NULL
+  generations BLOB NOT NULL,
+  crc INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kv (
   main INTEGER NOT NULL,
@@ -35,6 +39,7 @@ CREATE TABLE IF NOT EXISTS kv (
   create_revision INTEGER NOT NULL,
   version INTEGER NOT NULL,
   lease INTEGER NOT NULL,
+  crc INTEGER NOT NULL,
   PRIMARY KEY (main, sub)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lease (
@@ -48,14 +53,11 @@ CREATE TABLE IF NOT EXISTS lease_key (
 ) WITHOUT ROWID;
 `;
 
-/** Creates the tables in an empty database and stamps it; returns false when it was already ours. */
-export function createSchema(db: Database.Database): boolean {
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  if (appId === APPLICATION_ID) return false;
+/** Creates the tables in an empty database and stamps it as ours. */
+export function createSchema(db: Database.Database): void {
   db.exec(TABLES);
   db.pragma(`application_id = ${APPLICATION_ID}`);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  return true;
 }
 
 /** Makes a statement return INTEGER columns as bigint (lease ids are int64). */
