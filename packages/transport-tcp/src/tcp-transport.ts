@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
-import type { Message, SnapshotSendStatus, Transport } from '@pontoon/raft';
+import type { Message, SnapshotSendStatus, SnapshotSource, SnapshotStreamHandler, Transport } from '@pontoon/raft';
 import { MessageType } from '@pontoon/raft';
 import type { TransportContext } from './context.js';
 import { Counters } from './counters.js';
@@ -44,6 +44,7 @@ export class TcpTransport implements Transport {
   private messageHandler: MessageHandler = () => {};
   private unreachableHandler: UnreachableHandler = () => {};
   private snapshotStatusHandler: SnapshotStatusHandler = () => {};
+  private snapshotStreamHandler: SnapshotStreamHandler | undefined;
   private readonly dirty = new Set<PeerConnection>();
   private readonly unreachable = new Set<number>();
   private snapshotStatuses: Array<[number, SnapshotSendStatus]> = [];
@@ -65,6 +66,10 @@ export class TcpTransport implements Transport {
         this.unreachable.add(id);
         this.schedule();
       },
+      snapshotSink: (m) =>
+        this.snapshotStreamHandler === undefined
+          ? Promise.reject(new Error('this node takes no streamed snapshots (no onSnapshotStream handler)'))
+          : this.snapshotStreamHandler(m),
       reportSnapshot: (id, status) => {
         this.snapshotStatuses.push([id, status]);
         this.events.emit('snapshotSent', id, status);
@@ -156,6 +161,27 @@ export class TcpTransport implements Transport {
       }
     }
     if (this.dirty.size > 0) this.schedule();
+  }
+
+  /**
+   * Streams a snapshot of an on-disk state machine to `message.to`: the MsgSnap, then the
+   * source's chunks as the connection takes them. See Transport.sendSnapshot.
+   */
+  sendSnapshot(message: Message, source: SnapshotSource): void {
+    const peer = this.closed ? undefined : this.peers.get(message.to);
+    if (peer === undefined) {
+      void source.close().catch(() => {});
+      this.counters.peer(message.to).dropped++;
+      this.ctx.reportSnapshot(message.to, 'failed');
+      return;
+    }
+    peer.sendSnapshot(message, source);
+    this.dirty.add(peer);
+    this.schedule();
+  }
+
+  onSnapshotStream(handler: SnapshotStreamHandler): void {
+    this.snapshotStreamHandler = handler;
   }
 
   onMessage(handler: MessageHandler): void {
