@@ -36,6 +36,7 @@ export type { Transport, SnapshotSendStatus, SnapshotStreamHandler } from './tra
 // The node driver: RaftNode and what it is built from.
 export { RaftNode } from './node/raft-node.js';
 export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
+export type { MembershipStatus, NodeFailure } from './node/raft-node.js';
 export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
 export type {
   StateMachine,
@@ -61,6 +62,8 @@ export {
   InvalidCommandError,
   RecoveryError,
   StateMachineBehindError,
+  NodeFailedError,
+  TransportListenError,
 } from './node/errors.js';
 export type { OutcomeUnknownReason } from './node/errors.js';
 export { MemoryLogStore } from './node/memory-log-store.js';

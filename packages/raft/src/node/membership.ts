@@ -53,7 +53,7 @@ export class MembershipHandler<SM extends StateMachine> {
   /** Proposes membership changes on the leader; see RaftNode.changeMembership(). */
   change(changes: readonly MembershipChange[], options: CallOptions): Promise<Membership> {
     const ctx = this.ctx;
-    if (ctx.stopped) return Promise.reject(new NodeStoppedError());
+    if (ctx.stopped) return Promise.reject(ctx.shutdown.stoppedError());
     if (options.signal?.aborted === true) return Promise.reject(options.signal.reason);
     if (!ctx.rawNode.isLeader) return Promise.reject(ctx.roles.notLeaderError());
     if (changes.length === 0) return Promise.reject(new ConfChangeError('no membership change given'));

@@ -13,6 +13,7 @@ import type { Clock } from './clock.js';
 import type { RaftNodeEvents } from './events.js';
 import type { LogWriteHandler } from './log-writes.js';
 import type { MembershipHandler } from './membership.js';
+import type { PeerContact } from './peer-contact.js';
 import type { ResolvedNodeOptions } from './options.js';
 import type { ProposalHandler } from './proposals.js';
 import type { ReadHandler } from './reads.js';
@@ -55,6 +56,7 @@ export class NodeContext<SM extends StateMachine = StateMachine> {
   membership!: MembershipHandler<SM>;
   roles!: RoleHandler<SM>;
   shutdown!: ShutdownHandler<SM>;
+  peerContact!: PeerContact<SM>;
 
   private readonly events: EventEmitter<RaftNodeEvents>;
 

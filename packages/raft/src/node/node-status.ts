@@ -1,10 +1,11 @@
 /**
  * What RaftNode.status() reports: the core's state in the driver's terms, with the applied
- * index as the state machine has it and each peer's replication progress on the leader.
+ * index as the state machine has it and each peer's replication progress on the leader. Plain
+ * data (no Maps, no classes): JSON.stringify keeps all of it, for logs and health endpoints.
  */
 import { ProgressStateType } from '../tracker/state.js';
 import { None } from '../types.js';
-import type { Membership, Role } from './events.js';
+import type { Role } from './events.js';
 import { roleOf } from './events.js';
 import type { NodeContext } from './node-context.js';
 import type { StateMachine } from './state-machine.js';
@@ -23,6 +24,25 @@ export interface PeerProgress {
   pendingSnapshot: number;
 }
 
+/** The membership in status(): as Membership, with the addresses as a plain object by id. */
+export interface MembershipStatus {
+  voters: number[];
+  learners: number[];
+  /** Voters of the outgoing configuration; non-empty only during joint consensus. */
+  votersOutgoing: number[];
+  /** Voters that become learners when the joint configuration is left. */
+  learnersNext: number[];
+  addresses: Record<number, string>;
+}
+
+/** The error that stopped the node, as data. */
+export interface NodeFailure {
+  name: string;
+  /** The PontoonError code, when the error has one. */
+  code: string | undefined;
+  message: string;
+}
+
 /** What status() reports. */
 export interface RaftNodeStatus {
   id: number;
@@ -38,9 +58,13 @@ export interface RaftNodeStatus {
   snapshotIndex: number;
   /** The id a leadership transfer is in progress to (leader only). */
   leadTransferee: number | undefined;
-  membership: Membership;
-  /** Per-peer replication progress; filled in on the leader only. */
-  progress: Map<number, PeerProgress>;
+  membership: MembershipStatus;
+  /** Per-peer replication progress by peer id; filled in on the leader only. */
+  progress: Record<number, PeerProgress>;
+  /** Whether the node is stopped (stop() was called, or a failure stopped it). */
+  stopped: boolean;
+  /** The error that stopped the node, if one did. */
+  failure: NodeFailure | undefined;
 }
 
 const PROGRESS_STATE: Record<ProgressStateType, PeerProgress['state']> = {
@@ -49,20 +73,27 @@ const PROGRESS_STATE: Record<ProgressStateType, PeerProgress['state']> = {
   [ProgressStateType.StateSnapshot]: 'snapshot',
 };
 
+function codeOf(err: Error): string | undefined {
+  const code = (err as Error & { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** The node's status now. */
 export function nodeStatus<SM extends StateMachine>(ctx: NodeContext<SM>): RaftNodeStatus {
   const st = ctx.rawNode.status();
-  const progress = new Map<number, PeerProgress>();
+  const progress: Record<number, PeerProgress> = {};
   for (const [id, pr] of st.progress) {
-    progress.set(id, {
+    progress[id] = {
       matchIndex: pr.match,
       nextIndex: pr.next,
       state: PROGRESS_STATE[pr.state],
       recentActive: pr.recentActive,
       isLearner: pr.isLearner,
       pendingSnapshot: pr.pendingSnapshot,
-    });
+    };
   }
+  const m = ctx.membership.membership();
+  const failure = ctx.shutdown.failure;
   return {
     id: ctx.id,
     term: st.hardState.term,
@@ -73,7 +104,15 @@ export function nodeStatus<SM extends StateMachine>(ctx: NodeContext<SM>): RaftN
     appliedIndex: ctx.applying.appliedIndex,
     snapshotIndex: ctx.snapshots.snapshotIndex,
     leadTransferee: st.leadTransferee === None ? undefined : st.leadTransferee,
-    membership: ctx.membership.membership(),
+    membership: {
+      voters: m.voters,
+      learners: m.learners,
+      votersOutgoing: m.votersOutgoing,
+      learnersNext: m.learnersNext,
+      addresses: Object.fromEntries(m.addresses),
+    },
     progress,
+    stopped: ctx.stopped,
+    failure: failure === undefined ? undefined : { name: failure.name, code: codeOf(failure), message: failure.message },
   };
 }

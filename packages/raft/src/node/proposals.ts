@@ -44,7 +44,7 @@ export class ProposalHandler<SM extends StateMachine> {
   /** Checks a command and queues it for the next Ready; see RaftNode.propose(). */
   propose(command: Uint8Array, options: CallOptions): Promise<unknown> {
     const ctx = this.ctx;
-    if (ctx.stopped) return Promise.reject(new NodeStoppedError());
+    if (ctx.stopped) return Promise.reject(ctx.shutdown.stoppedError());
     if (!(command instanceof Uint8Array)) return Promise.reject(new InvalidCommandError('a command must be a Uint8Array'));
     if (command.length === 0) {
       return Promise.reject(new InvalidCommandError('a command must not be empty (empty entries are Raft no-ops)'));

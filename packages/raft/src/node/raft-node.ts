@@ -26,6 +26,7 @@ import { isEmptyHardState, isEmptySnap } from '../types.js';
 import { ApplyHandler } from './applying.js';
 import type { CallOptions } from './call-options.js';
 import { encodeAddresses } from './codec.js';
+import { TransportListenError } from './errors.js';
 import type { Membership, RaftNodeEvents, Role } from './events.js';
 import { roleOf } from './events.js';
 import { LogWriteHandler } from './log-writes.js';
@@ -36,6 +37,7 @@ import type { RaftNodeStatus } from './node-status.js';
 import { nodeStatus } from './node-status.js';
 import type { RaftNodeOptions } from './options.js';
 import { resolveNodeOptions } from './options.js';
+import { PeerContact } from './peer-contact.js';
 import { ProposalHandler } from './proposals.js';
 import { ReadHandler } from './reads.js';
 import { ReadyLoop } from './ready-loop.js';
@@ -46,7 +48,7 @@ import type { ApplyResult, StateMachine } from './state-machine.js';
 
 export type { CallOptions } from './call-options.js';
 export type { MembershipChange } from './membership.js';
-export type { PeerProgress, RaftNodeStatus } from './node-status.js';
+export type { MembershipStatus, NodeFailure, PeerProgress, RaftNodeStatus } from './node-status.js';
 
 /**
  * A Raft node: give it a LogStore, a Transport and a StateMachine, and propose commands.
@@ -139,6 +141,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     ctx.proposals = new ProposalHandler(ctx);
     ctx.reads = new ReadHandler(ctx);
     ctx.membership = new MembershipHandler(ctx, initial.confState);
+    ctx.peerContact = new PeerContact(ctx);
 
     for (const m of o.initialMembers) ctx.membership.setAddress(m.id, m.address);
     if (bootstrap) {
@@ -164,6 +167,10 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       ctx.scheduleReady();
     });
     ctx.loop.start();
+    // A transport that must be told to listen is started here: the application may forget to.
+    if (typeof transport.listen === 'function') {
+      transport.listen().catch((err: unknown) => ctx.fail(new TransportListenError(err)));
+    }
   }
 
   /** This node's current role. */

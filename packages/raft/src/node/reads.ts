@@ -39,7 +39,7 @@ export class ReadHandler<SM extends StateMachine> {
   /** Queues a read for the next Ready; see RaftNode.read(). */
   read(fn: (sm: never) => unknown, options: CallOptions): Promise<unknown> {
     const ctx = this.ctx;
-    if (ctx.stopped) return Promise.reject(new NodeStoppedError());
+    if (ctx.stopped) return Promise.reject(ctx.shutdown.stoppedError());
     if (options.signal?.aborted === true) return Promise.reject(options.signal.reason);
     const timeoutMs = options.timeoutMs ?? ctx.opts.readTimeoutMs;
     const waiter = new Waiter<unknown>(ctx.clock, timeoutMs, options.signal, (w, why) => {

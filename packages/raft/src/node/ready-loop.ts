@@ -52,6 +52,7 @@ export class ReadyLoop<SM extends StateMachine> {
     this.ticks++;
     ctx.rawNode.tick();
     ctx.reads.retry();
+    ctx.peerContact.onTick();
     this.schedule();
     this.tickTimer = ctx.clock.setTimeout(this.onTick, ctx.opts.tickMs);
   };
@@ -90,6 +91,7 @@ export class ReadyLoop<SM extends StateMachine> {
       ctx.logger.warn(`raft node ${ctx.id}: dropped a message that is not for it or is local-only (type ${MessageType[m.type] ?? m.type}, from ${m.from}, to ${m.to})`);
       return;
     }
+    ctx.peerContact.heard(m.from);
     try {
       ctx.rawNode.step(m);
     } catch (err) {

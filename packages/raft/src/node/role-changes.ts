@@ -57,7 +57,7 @@ export class RoleHandler<SM extends StateMachine> {
   /** Hands leadership to `id`; see RaftNode.transferLeadership(). */
   transferLeadership(id: number, options: CallOptions): Promise<void> {
     const ctx = this.ctx;
-    if (ctx.stopped) return Promise.reject(new NodeStoppedError());
+    if (ctx.stopped) return Promise.reject(ctx.shutdown.stoppedError());
     if (options.signal?.aborted === true) return Promise.reject(options.signal.reason);
     if (!ctx.rawNode.isLeader) return Promise.reject(this.notLeaderError());
     if (id === ctx.id) return Promise.resolve();

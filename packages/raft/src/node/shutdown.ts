@@ -4,20 +4,31 @@
  * commit elsewhere), the writes and applies in flight finish so that the store holds whole
  * writes only, then the transport and the store are closed unless they are not the node's.
  */
-import { NodeStoppedError } from './errors.js';
+import { NodeFailedError, NodeStoppedError } from './errors.js';
 import type { NodeContext } from './node-context.js';
 import type { StateMachine } from './state-machine.js';
 
 export class ShutdownHandler<SM extends StateMachine> {
+  /** The error that stopped the node, if one did. */
+  failure: Error | undefined;
   /** Settles once the node stopped; set by the first stop() or failure. */
-  stopPromise: Promise<void> | undefined;
+  private stopPromise: Promise<void> | undefined;
 
   constructor(private readonly ctx: NodeContext<SM>) {}
 
-  /** Stops the node (idempotent). */
+  /** Stops the node (idempotent); rejects with NodeFailedError if an error had stopped it. */
   stop(): Promise<void> {
     this.stopPromise ??= this.shutdown(undefined);
-    return this.stopPromise;
+    return this.stopPromise.then(() => {
+      if (this.failure !== undefined) throw new NodeFailedError(this.failure);
+    });
+  }
+
+  /** What a call made (or pending) once the node is stopped rejects with. */
+  stoppedError(): NodeStoppedError {
+    const cause = this.failure;
+    if (cause === undefined) return new NodeStoppedError();
+    return new NodeStoppedError(`the raft node stopped after an unrecoverable error: ${cause.message}`, { cause });
   }
 
   /** Something the node cannot recover from: report it and stop. */
@@ -28,7 +39,10 @@ export class ShutdownHandler<SM extends StateMachine> {
       ctx.logger.error(`raft node ${ctx.id}: error while stopping: ${error.message}`);
       return;
     }
-    ctx.logger.error(`raft node ${ctx.id}: stopping after an unrecoverable error: ${error.message}`);
+    this.failure = error;
+    // The logger and the event, and (with the cause) every pending call, stop() and status():
+    // a failure must surface even when nobody listens for `error`.
+    ctx.logger.error(`raft node ${ctx.id}: stopping after an unrecoverable error: ${error.message}`, error);
     ctx.notify('error', error);
     this.stopPromise ??= this.shutdown(error);
   }
@@ -38,7 +52,7 @@ export class ShutdownHandler<SM extends StateMachine> {
     ctx.stopped = true;
     ctx.loop.stopTimers();
     const stoppedError = (): NodeStoppedError =>
-      new NodeStoppedError('the raft node stopped', cause === undefined ? undefined : { cause });
+      cause === undefined ? new NodeStoppedError('the raft node stopped') : this.stoppedError();
     ctx.proposals.rejectAll(cause, stoppedError);
     ctx.reads.rejectAll(stoppedError);
     ctx.roles.rejectAll(stoppedError);
