@@ -42,8 +42,8 @@ export interface SqliteMapOptions {
   synchronous?: 'full' | 'normal';
   /** Bytes per snapshot chunk. Default 1 MiB. */
   chunkBytes?: number;
-  /** Called with the number of entries of each applyBatch() (for tests and benchmarks). */
-  onApply?: (entries: number) => void;
+  /** Called with the entries of each applyBatch() (for tests and benchmarks: what was applied). */
+  onApply?: (entries: readonly Readonly<Entry>[]) => void;
 }
 
 const CURRENT = 'CURRENT';
@@ -110,7 +110,7 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
   }
 
   applyBatch(entries: readonly Readonly<Entry>[]): Array<string | null | undefined> {
-    this.options.onApply?.(entries.length);
+    this.options.onApply?.(entries);
     const get = this.db.prepare('SELECT value FROM map WHERE key = ?').pluck();
     const put = this.db.prepare('INSERT INTO map (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     const del = this.db.prepare('DELETE FROM map WHERE key = ?');

@@ -10,9 +10,9 @@ import { isEmptySnap } from '../types.js';
 import type { Message } from '../types.js';
 import type { NodeContext } from './node-context.js';
 import { SerialQueue } from './serial-queue.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
-export class LogWriteHandler<SM extends StateMachine> {
+export class LogWriteHandler<SM extends AnyStateMachine> {
   /**
    * The highest commit index known to be on stable storage. A snapshot is taken only at or
    * below it: the store may make a snapshot durable before an earlier hard-state write

@@ -15,7 +15,7 @@ import { NodeStoppedError, TimeoutError } from './errors.js';
 import type { Membership } from './events.js';
 import { membershipOf } from './events.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 import { Waiter } from './waiter.js';
 
 /** One change of a changeMembership() call. */
@@ -28,7 +28,7 @@ function membersOf(cs: ConfState): Set<number> {
   return new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext]);
 }
 
-export class MembershipHandler<SM extends StateMachine> {
+export class MembershipHandler<SM extends AnyStateMachine> {
   /** The configuration as of the applied index. */
   confState: ConfState;
   /** Known addresses of members (and seeded peers), by id. */

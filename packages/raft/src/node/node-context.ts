@@ -21,10 +21,10 @@ import type { ReadyLoop } from './ready-loop.js';
 import type { RoleHandler } from './role-changes.js';
 import type { ShutdownHandler } from './shutdown.js';
 import type { SnapshotHandler } from './snapshots.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
 /** The dependencies a RaftNode is built from, resolved. */
-export interface NodeDeps<SM extends StateMachine> {
+export interface NodeDeps<SM extends AnyStateMachine> {
   opts: ResolvedNodeOptions;
   rawNode: RawNode;
   logStore: LogStore;
@@ -34,7 +34,7 @@ export interface NodeDeps<SM extends StateMachine> {
   events: EventEmitter<RaftNodeEvents>;
 }
 
-export class NodeContext<SM extends StateMachine = StateMachine> {
+export class NodeContext<SM extends AnyStateMachine = AnyStateMachine> {
   readonly id: number;
   readonly opts: ResolvedNodeOptions;
   readonly rawNode: RawNode;

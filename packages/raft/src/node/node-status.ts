@@ -8,7 +8,7 @@ import { None } from '../types.js';
 import type { Role } from './events.js';
 import { roleOf } from './events.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
 /** How the leader replicates to one peer (status(), on the leader only). */
 export interface PeerProgress {
@@ -79,7 +79,7 @@ function codeOf(err: Error): string | undefined {
 }
 
 /** The node's status now. */
-export function nodeStatus<SM extends StateMachine>(ctx: NodeContext<SM>): RaftNodeStatus {
+export function nodeStatus<SM extends AnyStateMachine>(ctx: NodeContext<SM>): RaftNodeStatus {
   const st = ctx.rawNode.status();
   const progress: Record<number, PeerProgress> = {};
   for (const [id, pr] of st.progress) {

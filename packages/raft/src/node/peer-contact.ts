@@ -10,7 +10,7 @@ import type { StateMachine } from './state-machine.js';
 /** Election timeouts of silence before the node reports itself isolated. */
 export const ISOLATION_ELECTION_TIMEOUTS = 3;
 
-export class PeerContact<SM extends StateMachine> {
+export class PeerContact<SM extends AnyStateMachine> {
   private lastHeardTick = 0;
   private isolated = false;
 

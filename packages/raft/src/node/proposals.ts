@@ -18,7 +18,7 @@ import {
 } from './errors.js';
 import type { CallOptions } from './call-options.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 import type { GiveUp } from './waiter.js';
 import { Waiter } from './waiter.js';
 
@@ -33,7 +33,7 @@ export interface Proposal {
   term: number;
 }
 
-export class ProposalHandler<SM extends StateMachine> {
+export class ProposalHandler<SM extends AnyStateMachine> {
   /** Proposals not yet handed to the core (they go in with the next Ready). */
   private queued: Proposal[] = [];
   /** Proposals in the log, by index, waiting for that index to be applied. */
@@ -161,6 +161,26 @@ export class ProposalHandler<SM extends StateMachine> {
         p.waiter.reject(result);
       } else {
         p.waiter.resolve(result);
+      }
+    }
+  }
+
+  /**
+   * The entry at `e.index` was applied without a result for this node (an on-disk state machine
+   * held it already, from a snapshot): a proposal of that term took effect, but what it returned
+   * is unknown; another term's entry means the proposal was dropped.
+   */
+  settleUnknown(e: Entry, reason: 'snapshot'): void {
+    const list = this.tracked.get(e.index);
+    if (list === undefined) return;
+    this.tracked.delete(e.index);
+    for (const p of list) {
+      if (p.term !== e.term) {
+        p.waiter.reject(
+          new ProposalDroppedError(`raft proposal dropped: index ${e.index} was taken by an entry of term ${e.term} (proposed in term ${p.term})`),
+        );
+      } else {
+        p.waiter.reject(new ProposalOutcomeUnknownError(p.index, p.term, reason));
       }
     }
   }

@@ -22,11 +22,12 @@ import { ConfChangeError, ConfigError } from '../errors.js';
 import type { RaftLogView } from '../log/raft-log-view.js';
 import { ReadOnlyOption } from '../config.js';
 import { RawNode, SnapshotStatus } from '../raw-node.js';
-import { isEmptyHardState, isEmptySnap } from '../types.js';
+import { EntryType, isEmptyHardState, isEmptySnap } from '../types.js';
+import type { Snapshot } from '../types.js';
 import { ApplyHandler } from './applying.js';
 import type { CallOptions } from './call-options.js';
-import { encodeAddresses } from './codec.js';
-import { TransportListenError } from './errors.js';
+import { decodeSnapshotData, encodeAddresses } from './codec.js';
+import { NodeStoppedError, TransportListenError } from './errors.js';
 import type { Membership, RaftNodeEvents, Role } from './events.js';
 import { roleOf } from './events.js';
 import { LogWriteHandler } from './log-writes.js';
@@ -44,7 +45,8 @@ import { ReadyLoop } from './ready-loop.js';
 import { RoleHandler } from './role-changes.js';
 import { ShutdownHandler } from './shutdown.js';
 import { SnapshotHandler } from './snapshots.js';
-import type { ApplyResult, StateMachine } from './state-machine.js';
+import { isOnDiskStateMachine } from './state-machine.js';
+import type { AnyStateMachine, ApplyResult, LogPosition } from './state-machine.js';
 
 export type { CallOptions } from './call-options.js';
 export type { MembershipChange } from './membership.js';
@@ -65,7 +67,7 @@ export type { MembershipStatus, NodeFailure, PeerProgress, RaftNodeStatus } from
  *
  * @typeParam SM - the state machine; propose() settles with what its apply() returns.
  */
-export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitter<RaftNodeEvents> {
+export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends EventEmitter<RaftNodeEvents> {
   /** This node's id. */
   readonly id: number;
   private readonly ctx: NodeContext<SM>;
@@ -82,6 +84,16 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     const store = options.logStore;
     const snap = store.snapshot();
     const initial = store.initialState();
+    const sm = options.stateMachine;
+    const onDisk = isOnDiskStateMachine(sm);
+    if (onDisk && (options.transport.sendSnapshot === undefined || options.transport.onSnapshotStream === undefined)) {
+      throw new ConfigError('transport', 'an OnDiskStateMachine needs a transport that streams snapshots (sendSnapshot and onSnapshotStream)');
+    }
+    // An on-disk state machine says what it holds; the core hands out only the entries after
+    // that (etcd's consistent index), or after the store's snapshot if the state machine is
+    // behind it (then the staged copy of that snapshot is installed first).
+    const position = onDisk ? sm.position() : undefined;
+    const applied = appliedOnOpen(snap.metadata.index, initial.hardState.commit, position);
     const fresh =
       isEmptySnap(snap) &&
       store.lastIndex() === 0 &&
@@ -102,7 +114,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       storage: store,
       electionTick: o.electionTicks,
       heartbeatTick: o.heartbeatTicks,
-      applied: snap.metadata.index,
+      applied,
       asyncStorageWrites: true,
       preVote: o.preVote,
       checkQuorum: o.checkQuorum,
@@ -147,7 +159,9 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     if (bootstrap) {
       rawNode.bootstrap(o.initialMembers.map((m) => ({ id: m.id, context: encodeAddresses([[m.id, m.address]]) })));
     }
-    if (!isEmptySnap(snap)) {
+    if (position !== undefined) {
+      this.openOnDisk(snap, position, applied);
+    } else if (!isEmptySnap(snap)) {
       // The state machine is rebuilt from the latest snapshot; the core replays the log after it.
       ctx.applying.queue.push(() => ctx.snapshots.restoreStateMachine(snap, false));
     }
@@ -161,6 +175,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       rawNode.reportUnreachable(peer);
       ctx.scheduleReady();
     });
+    if (onDisk) transport.onSnapshotStream!((m) => ctx.snapshots.receive(m));
     transport.onSnapshotStatus((peer, status) => {
       if (ctx.stopped) return;
       rawNode.reportSnapshot(peer, status === 'finished' ? SnapshotStatus.SnapshotFinish : SnapshotStatus.SnapshotFailure);
@@ -314,6 +329,18 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
   }
 
   /**
+   * Takes a snapshot now, whatever the snapshot policy (even with `snapshot: false`), and
+   * compacts the log behind it (keeping the policy's `keepEntries`). Resolves with its position
+   * once it is in the store, or at once with the latest snapshot's if nothing was applied since.
+   * With an OnDiskStateMachine this only records the position in the store: its state is durable
+   * already.
+   */
+  snapshot(): Promise<LogPosition> {
+    if (this.ctx.stopped) return Promise.reject(new NodeStoppedError());
+    return this.ctx.snapshots.request();
+  }
+
+  /**
    * Stops the node: clears its timers, settles everything waiting (proposals already in the log
    * with ProposalOutcomeUnknownError, the rest with NodeStoppedError), waits for the appends and
    * applies in flight (so the store holds whole writes only), then closes the transport and the
@@ -322,4 +349,47 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
   stop(): Promise<void> {
     return this.ctx.shutdown.stop();
   }
+
+  /**
+   * Positions the node over an on-disk state machine: the configuration and addresses of the
+   * store's snapshot, then the membership changes between it and what the core starts from
+   * (the core does not hand those entries out again), or, if the state machine is behind the
+   * snapshot, the install of its staged copy ahead of everything else.
+   */
+  private openOnDisk(snap: Snapshot, position: LogPosition, applied: number): void {
+    const ctx = this.ctx;
+    const snapIndex = snap.metadata.index;
+    if (snapIndex > 0) ctx.membership.restore(snap.metadata.confState, decodeSnapshotData(snap.data).addresses);
+    ctx.snapshots.snapshotIndex = snapIndex;
+    ctx.applying.appliedIndex = snapIndex;
+    if (position.index < snapIndex) {
+      ctx.applying.queue.push(() => ctx.snapshots.installOnOpen(snap, position));
+      return;
+    }
+    const store = ctx.logStore;
+    if (position.index <= store.lastIndex() && position.index >= store.firstIndex() && store.term(position.index) !== position.term) {
+      throw new ConfigError(
+        'stateMachine',
+        `it holds index ${position.index} of term ${position.term}, but this log has term ${store.term(position.index)} there: it is not this log's state machine`,
+      );
+    }
+    ctx.applying.smPosition = position.index;
+    if (applied > snapIndex) {
+      for (const e of store.entries(snapIndex + 1, applied + 1, Number.MAX_SAFE_INTEGER)) {
+        if (e.type !== EntryType.EntryNormal) ctx.membership.applyEntry(e);
+      }
+    }
+    ctx.applying.appliedIndex = applied;
+  }
+}
+
+/**
+ * The index the core starts from: the store's snapshot, or an on-disk state machine's position
+ * when it is ahead of that, capped at the stored commit index (Raft's applied <= committed; the
+ * stored commit may lag, since commit-only writes need not be synced: the entries in between
+ * are handed out again, and skipped for the state machine, which holds them).
+ */
+function appliedOnOpen(snapIndex: number, commit: number, position: LogPosition | undefined): number {
+  if (position === undefined || position.index <= snapIndex) return snapIndex;
+  return Math.max(snapIndex, Math.min(position.index, commit));
 }

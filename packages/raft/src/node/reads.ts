@@ -10,7 +10,7 @@ import type { ReadState } from '../read-only.js';
 import type { CallOptions } from './call-options.js';
 import { NodeStoppedError, TimeoutError } from './errors.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 import { Waiter } from './waiter.js';
 
 interface ReadRequest {
@@ -27,7 +27,7 @@ interface ReadBatch {
   issuedAtTick: number;
 }
 
-export class ReadHandler<SM extends StateMachine> {
+export class ReadHandler<SM extends AnyStateMachine> {
   private pending: ReadRequest[] = [];
   private readonly inflight = new Map<string, ReadBatch>();
   private ready: ReadBatch[] = [];

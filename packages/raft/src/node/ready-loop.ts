@@ -14,9 +14,9 @@ import { MessageType, isLocalMsg } from '../types.js';
 import type { Message } from '../types.js';
 import type { ClockTimer } from './clock.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
-export class ReadyLoop<SM extends StateMachine> {
+export class ReadyLoop<SM extends AnyStateMachine> {
   /** Ticks since the node started: the reads' clock for retries. */
   ticks = 0;
   private tickTimer: ClockTimer | undefined;
@@ -72,6 +72,7 @@ export class ReadyLoop<SM extends StateMachine> {
         for (const m of rd.messages) {
           if (m.to === LocalAppendThread) ctx.logWrites.persist(m);
           else if (m.to === LocalApplyThread) ctx.applying.enqueue(m);
+          else if (m.type === MessageType.MsgSnap && ctx.applying.onDisk) ctx.snapshots.send(m);
           else (outgoing ??= []).push(m);
         }
         if (outgoing !== undefined && !ctx.stopped) ctx.transport.send(outgoing);

@@ -11,10 +11,10 @@ import { NodeStoppedError, NotLeaderError, TimeoutError } from './errors.js';
 import type { Role } from './events.js';
 import { roleOf } from './events.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 import { Waiter } from './waiter.js';
 
-export class RoleHandler<SM extends StateMachine> {
+export class RoleHandler<SM extends AnyStateMachine> {
   private currentRole: Role;
   private currentLeader: number | undefined = undefined;
   /** Calls waiting for a leader change (transfers). */

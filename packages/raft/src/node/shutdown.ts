@@ -6,9 +6,9 @@
  */
 import { NodeFailedError, NodeStoppedError } from './errors.js';
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
-export class ShutdownHandler<SM extends StateMachine> {
+export class ShutdownHandler<SM extends AnyStateMachine> {
   /** The error that stopped the node, if one did. */
   failure: Error | undefined;
   /** Settles once the node stopped; set by the first stop() or failure. */
@@ -57,6 +57,7 @@ export class ShutdownHandler<SM extends StateMachine> {
     ctx.reads.rejectAll(stoppedError);
     ctx.roles.rejectAll(stoppedError);
     ctx.membership.rejectAll(stoppedError);
+    ctx.snapshots.rejectAll(stoppedError());
 
     // Whole writes only: the writes already issued finish before the store is closed.
     await ctx.logWrites.queue.idle();
