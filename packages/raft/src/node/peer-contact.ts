@@ -5,7 +5,7 @@
  * emits `isolated` and warns on the logger; the first message after that emits `reconnected`.
  */
 import type { NodeContext } from './node-context.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
 /** Election timeouts of silence before the node reports itself isolated. */
 export const ISOLATION_ELECTION_TIMEOUTS = 3;
