@@ -43,6 +43,9 @@ export const ETCD_ERRORS = {
   ERR_LEASE_TTL_TOO_LARGE: { code: 'ERR_LEASE_TTL_TOO_LARGE', etcdMessage: 'etcdserver: too large lease TTL', grpcStatus: GrpcStatus.OutOfRange },
   ERR_REQUEST_TOO_LARGE: { code: 'ERR_REQUEST_TOO_LARGE', etcdMessage: 'etcdserver: request is too large', grpcStatus: GrpcStatus.InvalidArgument },
   ERR_CORRUPT: { code: 'ERR_CORRUPT', etcdMessage: 'etcdserver: corrupt cluster', grpcStatus: GrpcStatus.DataLoss },
+  ERR_NO_LEADER: { code: 'ERR_NO_LEADER', etcdMessage: 'etcdserver: no leader', grpcStatus: GrpcStatus.Unavailable },
+  ERR_TIMEOUT: { code: 'ERR_TIMEOUT', etcdMessage: 'etcdserver: request timed out', grpcStatus: GrpcStatus.Unavailable },
+  ERR_STOPPED: { code: 'ERR_STOPPED', etcdMessage: 'etcdserver: server stopped', grpcStatus: GrpcStatus.Unavailable },
 } as const satisfies Record<string, EtcdErrorSpec>;
 
 /** An error that etcd also raises: it knows etcd's message and gRPC status. */
@@ -194,5 +197,33 @@ export class KvCorruptionError extends EtcdError {
 export class StoreClosedError extends PontoonError {
   constructor() {
     super('ERR_KV_CLOSED', 'kv store is closed');
+  }
+}
+
+/**
+ * No leader is known (an election is under way, or this member is cut off from a quorum), so a
+ * write or a linearizable read cannot be served now. Nothing was proposed; retrying is safe.
+ */
+export class NoLeaderError extends EtcdError {
+  constructor(options?: { cause?: unknown }) {
+    super(ETCD_ERRORS.ERR_NO_LEADER, undefined, options);
+  }
+}
+
+/**
+ * The request did not finish in time. For a write, its outcome is unknown: it may have been
+ * applied (or may be applied later), exactly as etcd's "request timed out". `cause` is the
+ * Raft-level reason.
+ */
+export class RequestTimeoutError extends EtcdError {
+  constructor(detail?: string, options?: { cause?: unknown }) {
+    super(ETCD_ERRORS.ERR_TIMEOUT, detail, options);
+  }
+}
+
+/** The member is stopped (closed, or stopped itself after an unrecoverable error). */
+export class MemberStoppedError extends EtcdError {
+  constructor(options?: { cause?: unknown }) {
+    super(ETCD_ERRORS.ERR_STOPPED, undefined, options);
   }
 }

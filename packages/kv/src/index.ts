@@ -6,6 +6,13 @@ export { MvccStore, MAX_LEASE_TTL, DEFAULT_MIN_LEASE_TTL } from './mvcc-store.js
 export type { MvccStoreOptions, ChangesListener, Change } from './mvcc-store.js';
 export { KvStateMachine, StagedSnapshotMissingError } from './kv-state-machine.js';
 export type { KvApplyResult, KvResponse, KvLogPosition, KvSnapshotSource, KvSnapshotSink, KvStateMachineOptions } from './kv-state-machine.js';
+export { KvMember, KvLease, openKvMember, minLeaseTtlFor } from './kv-member.js';
+export type { KvMemberOptions, KvRaftOptions, ReadOptions, KeyInput, KeyRangeOptions, GetOptions, PutOptions, DeleteOptions } from './kv-member.js';
+export { MemberStateMachine } from './member-state-machine.js';
+export { Lessor, NotPrimaryError } from './lessor.js';
+export type { LessorOptions } from './lessor.js';
+export { LocalPeerNetwork, PeerUnreachableError } from './peer-link.js';
+export type { KvPeerLink, PeerRequest, PeerResponse, PeerResponses, PeerHandler } from './peer-link.js';
 export { encodeCommand, decodeCommand } from './command.js';
 export type { KvCommand } from './command.js';
 export { DEFAULT_QUOTA_BYTES, quotaCost } from './quota.js';
@@ -31,6 +38,9 @@ export {
   InvalidRequestError,
   KvCorruptionError,
   StoreClosedError,
+  NoLeaderError,
+  RequestTimeoutError,
+  MemberStoppedError,
 } from './errors.js';
 export type { EtcdErrorSpec } from './errors.js';
 export type * from './types.js';

@@ -21,6 +21,12 @@ export interface KeyValue {
 /** The header of every response: the store's revision when the response was made. */
 export interface ResponseHeader {
   revision: number;
+  /** The Raft term of the member that answered (filled by a replicated member, not the bare store). */
+  raftTerm?: number;
+  /** The answering member's etcd member id (filled by a server that derives etcd's ids). */
+  memberId?: bigint;
+  /** The cluster's etcd cluster id (filled by a server that derives etcd's ids). */
+  clusterId?: bigint;
 }
 
 export type SortOrder = 'none' | 'ascend' | 'descend';
@@ -173,4 +179,32 @@ export interface HashKVResponse {
   header: ResponseHeader;
   hash: number;
   compactRevision: number;
+}
+
+export interface LeaseKeepAliveResponse {
+  header: ResponseHeader;
+  id: bigint;
+  /** The lease's TTL, in seconds, counted again from now. */
+  ttl: number;
+}
+
+export interface LeaseTimeToLiveRequest {
+  id: bigint;
+  /** Also list the keys attached. */
+  keys?: boolean;
+}
+
+export interface LeaseTimeToLiveResponse {
+  header: ResponseHeader;
+  id: bigint;
+  /** Seconds left, on the leader's clock; -1 when the lease is not granted (expired or unknown), as etcd. */
+  ttl: number;
+  /** The TTL it was granted with (0 when not granted). */
+  grantedTtl: number;
+  keys: Uint8Array[];
+}
+
+export interface LeaseLeasesResponse {
+  header: ResponseHeader;
+  leases: { id: bigint }[];
 }
