@@ -8,6 +8,8 @@
  * the same calls in the same order on every member and they agree, HashKV included).
  */
 import Database from 'better-sqlite3';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { applyDeleteRange } from './delete-range.js';
 import {
   CompactedError,
@@ -88,6 +90,37 @@ export interface MvccStoreOptions {
   verify?: 'quick' | 'full' | 'meta';
 }
 
+/**
+ * Creates an empty store file atomically: built under a temporary name, synced, renamed into
+ * place, directory synced. So a file at the store's path is always a complete store.
+ */
+function createStoreFile(file: string): void {
+  const temp = `${file}.init-${process.pid}`;
+  rmSync(temp, { force: true });
+  const db = new Database(temp);
+  try {
+    db.transaction(() => {
+      createSchema(db);
+      new MetaTable(db, temp).write(INITIAL_META);
+    })();
+  } finally {
+    db.close();
+  }
+  const fd = openSync(temp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
 function openDatabase(file: string, options: MvccStoreOptions): Database.Database {
   let db: Database.Database;
   try {
@@ -137,7 +170,12 @@ export class MvccStore {
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     const verify = options.verify ?? 'quick';
     const found = verify === 'meta' ? verifyMetaOnly(db, file) : verifyDatabase(db, file, verify === 'full');
-    if (found === undefined) db.transaction(() => createSchema(db))();
+    if (found === undefined) {
+      // Files are created complete (see createStoreFile): an existing file without our tables is
+      // damaged (truncated to nothing, say), never "new". Only a memory database starts empty.
+      if (file !== ':memory:') throw new KvCorruptionError(file, 'no Pontoon KV tables (empty or truncated file)');
+      db.transaction(() => createSchema(db))();
+    }
     this.db = db;
     this.tables = { keyIndex: new KeyIndexTable(db, file), revisions: new RevisionStore(db, file), leases: new LeaseTable(db) };
     this.meta = new MetaTable(db, file);
@@ -150,6 +188,7 @@ export class MvccStore {
    * Reads only the meta row: no history is replayed.
    */
   static open(file: string, options: MvccStoreOptions = {}): MvccStore {
+    if (file !== ':memory:' && !existsSync(file)) createStoreFile(file);
     const db = openDatabase(file, options);
     try {
       return new MvccStore(db, file, options);

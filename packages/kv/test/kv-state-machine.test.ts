@@ -229,6 +229,12 @@ describe('corruption', () => {
     await expect(KvStateMachine.open(file)).rejects.toSatisfy((err: unknown) => err instanceof KvCorruptionError && err.file === file);
   });
 
+  it('detects a file truncated to nothing (never taken for a new store)', async () => {
+    const file = await written();
+    truncateSync(file, 0);
+    await expect(KvStateMachine.open(file)).rejects.toSatisfy((err: unknown) => err instanceof KvCorruptionError && err.file === file);
+  });
+
   it('detects a flipped byte in the meta row', async () => {
     const file = await written();
     const db = MvccStore.open(file).database;
