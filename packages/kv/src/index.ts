@@ -16,6 +16,10 @@ export type { KvPeerLink, PeerRequest, PeerResponse, PeerResponses, PeerHandler 
 export { encodeCommand, decodeCommand } from './command.js';
 export type { KvCommand } from './command.js';
 export { DEFAULT_QUOTA_BYTES, quotaCost } from './quota.js';
+export { WatchHub } from './watch-hub.js';
+export type { WatchHubOptions } from './watch-hub.js';
+export { Watcher, DEFAULT_WATCHER_BUFFER } from './watcher.js';
+export type { WatchRequest, WatchResponse, WatchEvent, WatchFilters } from './watcher.js';
 export { prefixEnd, compareBytes, utf8 } from './bytes.js';
 export { DEFAULT_MAX_TXN_OPS, DEFAULT_MAX_REQUEST_BYTES } from './validate.js';
 export {

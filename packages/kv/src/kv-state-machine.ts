@@ -79,8 +79,7 @@ const COPY = '.copy-';
 
 export class KvStateMachine {
   readonly file: string;
-  private storeInstance: MvccStore;
-  private readonly options: KvStateMachineOptions;
+  private readonly storeInstance: MvccStore;
   private readonly quotaBytes: number;
   private readonly chunkBytes: number;
   private copies = 0;
@@ -89,7 +88,6 @@ export class KvStateMachine {
   private constructor(file: string, store: MvccStore, options: KvStateMachineOptions) {
     this.file = file;
     this.storeInstance = store;
-    this.options = options;
     this.quotaBytes = options.quotaBytes ?? DEFAULT_QUOTA_BYTES;
     this.chunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
   }
@@ -253,13 +251,13 @@ export class KvStateMachine {
       throw new StagedSnapshotMissingError(staged, snapshotIndex);
     }
     verifyFile(staged);
-    this.storeInstance.close();
-    // A clean close checkpointed and removed the WAL; a stale one must never meet the new file.
-    await rm(`${this.file}-wal`, { force: true });
-    await rm(`${this.file}-shm`, { force: true });
-    await rename(staged, this.file);
-    await syncDirectory(dirname(this.file));
-    this.storeInstance = MvccStore.open(this.file, { ...this.options, verify: 'meta' });
+    await this.storeInstance.replaceFile(async () => {
+      // A clean close checkpointed and removed the WAL; a stale one must never meet the new file.
+      await rm(`${this.file}-wal`, { force: true });
+      await rm(`${this.file}-shm`, { force: true });
+      await rename(staged, this.file);
+      await syncDirectory(dirname(this.file));
+    });
     return this.storeInstance.applied;
   }
 

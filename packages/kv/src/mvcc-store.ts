@@ -8,6 +8,8 @@
  * the same calls in the same order on every member and they agree, HashKV included).
  */
 import Database from 'better-sqlite3';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { applyDeleteRange } from './delete-range.js';
 import {
   CompactedError,
@@ -88,6 +90,56 @@ export interface MvccStoreOptions {
   verify?: 'quick' | 'full' | 'meta';
 }
 
+/**
+ * Creates an empty store file atomically: built under a temporary name, synced, renamed into
+ * place, directory synced. So a file at the store's path is always a complete store.
+ */
+function createStoreFile(file: string): void {
+  const temp = `${file}.init-${process.pid}`;
+  rmSync(temp, { force: true });
+  const db = new Database(temp);
+  try {
+    db.transaction(() => {
+      createSchema(db);
+      new MetaTable(db, temp).write(INITIAL_META);
+    })();
+  } finally {
+    db.close();
+  }
+  const fd = openSync(temp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+function openDatabase(file: string, options: MvccStoreOptions): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
+    throw err;
+  }
+  try {
+    if (file !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    return db;
+  } catch (err) {
+    db.close();
+    if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
+    throw err;
+  }
+}
+
 /** Called after each committed write with the revision it made and its changes in order. */
 export type ChangesListener = (revision: number, changes: readonly Change[]) => void;
 
@@ -97,9 +149,11 @@ export type { Change } from './store-txn.js';
 export class MvccStore {
   /** The database file. */
   readonly file: string;
-  private readonly db: Database.Database;
-  private readonly tables: StoreTables;
-  private readonly meta: MetaTable;
+  private db: Database.Database;
+  private tables: StoreTables;
+  private meta: MetaTable;
+  private readonly options: MvccStoreOptions;
+  private readonly restoredListeners = new Set<() => void>();
   private state: Meta;
   private readonly maxTxnOps: number;
   private readonly minLeaseTtl: number;
@@ -109,14 +163,20 @@ export class MvccStore {
   private closed = false;
 
   private constructor(db: Database.Database, file: string, options: MvccStoreOptions) {
-    this.db = db;
     this.file = file;
+    this.options = options;
     this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.minLeaseTtl = options.minLeaseTtl ?? DEFAULT_MIN_LEASE_TTL;
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     const verify = options.verify ?? 'quick';
     const found = verify === 'meta' ? verifyMetaOnly(db, file) : verifyDatabase(db, file, verify === 'full');
-    if (found === undefined) db.transaction(() => createSchema(db))();
+    if (found === undefined) {
+      // Files are created complete (see createStoreFile): an existing file without our tables is
+      // damaged (truncated to nothing, say), never "new". Only a memory database starts empty.
+      if (file !== ':memory:') throw new KvCorruptionError(file, 'no Pontoon KV tables (empty or truncated file)');
+      db.transaction(() => createSchema(db))();
+    }
+    this.db = db;
     this.tables = { keyIndex: new KeyIndexTable(db, file), revisions: new RevisionStore(db, file), leases: new LeaseTable(db) };
     this.meta = new MetaTable(db, file);
     if (found === undefined) this.meta.write(INITIAL_META);
@@ -128,22 +188,48 @@ export class MvccStore {
    * Reads only the meta row: no history is replayed.
    */
   static open(file: string, options: MvccStoreOptions = {}): MvccStore {
-    let db: Database.Database;
+    if (file !== ':memory:' && !existsSync(file)) createStoreFile(file);
+    const db = openDatabase(file, options);
     try {
-      db = new Database(file);
-    } catch (err) {
-      if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
-      throw err;
-    }
-    try {
-      if (file !== ':memory:') db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       return new MvccStore(db, file, options);
     } catch (err) {
       db.close();
       if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * Replaces the database file under the open store: closes it, runs `install` (which puts the
+   * new file in place, e.g. by rename), reopens and checks it, and tells the restored listeners
+   * (the watch hub moves its watchers back to catch-up). If reopening fails the store stays closed.
+   */
+  async replaceFile(install: () => Promise<void>): Promise<void> {
+    this.checkOpen();
+    this.db.close();
+    this.closed = true;
+    await install();
+    const db = openDatabase(this.file, this.options);
+    try {
+      const verify = this.options.verify ?? 'quick';
+      const found = verify === 'meta' ? verifyMetaOnly(db, this.file) : verifyDatabase(db, this.file, verify === 'full');
+      if (found === undefined) throw new KvCorruptionError(this.file, 'replacement is not a Pontoon KV store (no tables)');
+      this.db = db;
+      this.tables = { keyIndex: new KeyIndexTable(db, this.file), revisions: new RevisionStore(db, this.file), leases: new LeaseTable(db) };
+      this.meta = new MetaTable(db, this.file);
+      this.state = found;
+      this.closed = false;
+    } catch (err) {
+      db.close();
+      throw this.corruption(err);
+    }
+    for (const listener of this.restoredListeners) listener();
+  }
+
+  /** Observes replaceFile(): the whole state changed at once. Returns a function that stops observing. */
+  onRestored(listener: () => void): () => void {
+    this.restoredListeners.add(listener);
+    return () => this.restoredListeners.delete(listener);
   }
 
   /** Opens the store on a database the caller opened (and closes). */

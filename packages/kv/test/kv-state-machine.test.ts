@@ -15,6 +15,7 @@ import {
   MvccStore,
   SpaceExceededError,
   StagedSnapshotMissingError,
+  WatchHub,
   encodeCommand,
   utf8,
 } from '../src/index.js';
@@ -146,6 +147,29 @@ describe('snapshots', () => {
     expect(follower.store.hashKV()).toEqual(leader.store.hashKV());
   });
 
+  it('keeps the store object and its watchers across an install; they catch up from the new history', async () => {
+    const leader = await machine('leader.db');
+    leader.applyBatch(entries(1, put('a', '1'), put('b', '2'), put('a', '3')));
+    const follower = await machine('follower.db');
+    const hub = new WatchHub(follower.store);
+    const watcher = hub.watch({ key: utf8('a'), startRevision: 1 });
+    const store = follower.store;
+    const source = await leader.openSnapshot();
+    const sink = await follower.receiveSnapshot(source.position);
+    for await (const chunk of source.chunks()) await sink.write(chunk);
+    await sink.finish();
+    await source.close();
+    await follower.installSnapshot(3);
+    expect(follower.store).toBe(store);
+    const got: string[] = [];
+    for await (const resp of watcher) {
+      for (const e of resp.events) got.push(`${e.type} ${Buffer.from(e.kv.value).toString()}@${e.kv.modRevision}`);
+      if (got.length >= 2) break;
+    }
+    expect(got).toEqual(['put 1@2', 'put 3@4']);
+    hub.close();
+  });
+
   it('installs nothing from an aborted or missing stream, and refuses a corrupt staged copy', async () => {
     const leader = await machine('leader.db');
     leader.applyBatch(entries(1, put('a', '1')));
@@ -202,6 +226,12 @@ describe('corruption', () => {
   it('detects a truncated file on open', async () => {
     const file = await written();
     truncateSync(file, Math.floor(statSync(file).size / 2));
+    await expect(KvStateMachine.open(file)).rejects.toSatisfy((err: unknown) => err instanceof KvCorruptionError && err.file === file);
+  });
+
+  it('detects a file truncated to nothing (never taken for a new store)', async () => {
+    const file = await written();
+    truncateSync(file, 0);
     await expect(KvStateMachine.open(file)).rejects.toSatisfy((err: unknown) => err instanceof KvCorruptionError && err.file === file);
   });
 
