@@ -220,6 +220,14 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
    */
   send(m: Message): void {
     const ctx = this.ctx;
+    const cs = m.snapshot!.metadata.confState;
+    if (![...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext].includes(m.to)) {
+      // The stored snapshot predates the peer's joining, and the peer would refuse it. With the
+      // state on disk a new snapshot is only metadata: take one, and the core's retry sends it.
+      this.request().catch(() => {});
+      ctx.rawNode.reportSnapshot(m.to, SnapshotStatus.SnapshotFailure);
+      return;
+    }
     ctx.applying.queue.push(() => {
       if (ctx.stopped) return;
       (ctx.sm as OnDiskStateMachine).openSnapshot().then(
