@@ -7,7 +7,7 @@ export type { MvccStoreOptions, ChangesListener, Change } from './mvcc-store.js'
 export { KvStateMachine, StagedSnapshotMissingError } from './kv-state-machine.js';
 export type { KvApplyResult, KvResponse, KvLogPosition, KvSnapshotSource, KvSnapshotSink, KvStateMachineOptions } from './kv-state-machine.js';
 export { KvMember, KvLease, openKvMember, minLeaseTtlFor } from './kv-member.js';
-export type { KvMemberOptions, KvRaftOptions, ReadOptions, KeyInput, KeyRangeOptions, GetOptions, PutOptions, DeleteOptions } from './kv-member.js';
+export type { KvMemberOptions, KvRaftOptions, ReadOptions, KeyInput, KeyRangeOptions, GetOptions, PutOptions, DeleteOptions, WatchOptions } from './kv-member.js';
 export { MemberStateMachine } from './member-state-machine.js';
 export { Lessor, NotPrimaryError } from './lessor.js';
 export type { LessorOptions } from './lessor.js';

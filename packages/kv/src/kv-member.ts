@@ -53,6 +53,8 @@ import type {
   TxnRequest,
   TxnResponse,
 } from './types.js';
+import { WatchHub, type WatchHubOptions } from './watch-hub.js';
+import type { WatchFilters, Watcher } from './watcher.js';
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest, DEFAULT_MAX_TXN_OPS } from './validate.js';
 
 /** The Raft settings a member passes to its RaftNode (all but what the member provides itself). */
@@ -79,6 +81,20 @@ export interface KvMemberOptions {
   store?: KvStateMachineOptions;
   /** How long a request waits when its call gives no `timeoutMs`. Default 10 000 ms. */
   requestTimeoutMs?: number;
+  /** The watch hub's options. */
+  watch?: WatchHubOptions;
+}
+
+/** A watch on a key, a range or a prefix. */
+export interface WatchOptions extends KeyRangeOptions {
+  /** First revision to report (absent or 0: only changes after now). */
+  startRevision?: number;
+  prevKv?: boolean;
+  filters?: WatchFilters;
+  /** Periodic progress notifications while idle. */
+  progressNotify?: boolean;
+  /** Cancels the watch when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** Options of a read: serializable reads are served locally, without asking the leader. */
@@ -143,6 +159,7 @@ export class KvMember {
   private readonly kv: KvStateMachine;
   private readonly sm: MemberStateMachine;
   private readonly lessor: Lessor;
+  private readonly hub: WatchHub;
   private readonly peers: KvPeerLink;
   private readonly clock: Clock;
   private readonly tickMs: number;
@@ -167,6 +184,7 @@ export class KvMember {
     this.lessor = new Lessor({ clock: this.clock, onExpired: (ids) => this.revokeExpired(ids) });
     this.lessor.reset(kv.store.leases());
     this.appliedIndex = kv.position().index;
+    this.hub = new WatchHub(kv.store, options.watch);
     this.sm = new MemberStateMachine(kv, {
       leaseGranted: (id, ttl) => this.lessor.granted(id, ttl),
       leaseRevoked: (id) => this.lessor.revoked(id),
@@ -266,6 +284,40 @@ export class KvMember {
     return this.write({ op: 'compact', request: { revision, ...(physical === undefined ? {} : { physical }) } }, call) as Promise<CompactionResponse>;
   }
 
+  // --- Watch ---
+
+  /**
+   * Watches a key, a range or a prefix on this member: events arrive as this member applies
+   * them, in revision order, once each, one response per revision (etcd's guarantees). Iterate
+   * the watcher; leaving the loop, the signal or cancelWatch() cancels it. A start revision below
+   * the compact revision ends the stream with a response that is `canceled` and carries
+   * `compactRevision`.
+   */
+  watch(key: KeyInput, options: WatchOptions = {}): Watcher {
+    this.checkOpen();
+    const { prefix, rangeEnd, signal, startRevision, prevKv, filters, progressNotify } = options;
+    signal?.throwIfAborted();
+    const w = this.hub.watch({
+      ...keyRange(key, { prefix, rangeEnd }),
+      ...(startRevision === undefined ? {} : { startRevision }),
+      ...(prevKv === undefined ? {} : { prevKv }),
+      ...(filters === undefined ? {} : { filters }),
+      ...(progressNotify === undefined ? {} : { progressNotify }),
+    });
+    signal?.addEventListener('abort', () => this.hub.cancel(w.id), { once: true });
+    return w;
+  }
+
+  /** Cancels a watch by id; returns whether it was active. */
+  cancelWatch(watchId: number): boolean {
+    return this.hub.cancel(watchId);
+  }
+
+  /** Asks for a progress notification on a synced watch (etcd's RequestProgress). */
+  requestWatchProgress(watchId: number): boolean {
+    return this.hub.requestProgress(watchId);
+  }
+
   // --- Leases ---
 
   /** Grants a lease of `ttl` seconds (raised to etcd's minimum), with `id` or one the store picks. */
@@ -329,6 +381,7 @@ export class KvMember {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.lessor.stop();
+      this.hub.close();
       this.peers.close();
       try {
         await this.raft.stop();

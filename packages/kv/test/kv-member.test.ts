@@ -201,3 +201,51 @@ describe('KvMember: leases', () => {
     expect((await f2.leaseTimeToLive(other.id)).ttl).toBe(-1);
   });
 });
+
+describe('KvMember: watch', () => {
+  it('every member\'s watchers see the same events, in revision order, as that member applies them', async () => {
+    cluster = await startCluster();
+    await cluster.leader();
+    const members = [...cluster.members.values()];
+    const watchers = members.map((m) => m.watch('w/', { prefix: true, prevKv: true }));
+    for (let i = 0; i < 6; i++) await members[i % 3]!.put(`w/${i % 2}`, `v${i}`);
+    await members[1]!.delete('w/', { prefix: true });
+    const expected = (await members[0]!.get('w/', { prefix: true })).header.revision;
+    const seen = await Promise.all(
+      watchers.map(async (w) => {
+        const events: string[] = [];
+        for await (const resp of w) {
+          for (const e of resp.events) events.push(`${e.type} ${text(e.kv.key)} ${e.kv.modRevision} ${text(e.prevKv?.value) ?? '-'}`);
+          if (resp.revision >= expected) break;
+        }
+        return events;
+      }),
+    );
+    expect(seen[0]).toEqual([
+      'put w/0 2 -',
+      'put w/1 3 -',
+      'put w/0 4 v0',
+      'put w/1 5 v1',
+      'put w/0 6 v2',
+      'put w/1 7 v3',
+      'delete w/0 8 v4',
+      'delete w/1 8 v5',
+    ]);
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[2]).toEqual(seen[0]);
+
+    // From a past revision; from a compacted one, cancelled with the compact revision.
+    const replay = members[2]!.watch('w/0', { startRevision: 4 });
+    for await (const resp of replay) {
+      // A catch-up from history sends several revisions in one response, as etcd's does.
+      expect(resp.events.map((e) => e.kv.modRevision)).toEqual([4, 6, 8]);
+      break;
+    }
+    await members[0]!.compact(6);
+    await eventually(() => members[2]!.revision === 8);
+    const compacted = members[2]!.watch('w/', { prefix: true, startRevision: 2 });
+    const first = (await compacted[Symbol.asyncIterator]().next()).value as { canceled: boolean; compactRevision: number };
+    expect(first.canceled).toBe(true);
+    expect(first.compactRevision).toBe(6);
+  });
+});
