@@ -232,11 +232,6 @@ export class MvccStore {
     return () => this.restoredListeners.delete(listener);
   }
 
-  /** Opens the store on a database the caller opened (and closes). */
-  static onDatabase(db: Database.Database, file: string, options: MvccStoreOptions = {}): MvccStore {
-    return new MvccStore(db, file, options);
-  }
-
   /** The current revision (1 for an empty store). */
   get revision(): number {
     return this.state.revision;
