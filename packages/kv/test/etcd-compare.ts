@@ -252,7 +252,8 @@ async function runSequence(seq: number): Promise<void> {
         const o = ours(() => store.compact({ revision: rev }));
         same(`${label} compact ${rev}`, e.ok ? 'ok' : e.message, o.ok ? 'ok' : o.message);
       } else if (kind < 0.96 || leases.length === 0) {
-        const ttl = Math.floor(r() * 100) + 1;
+        // Long TTLs: expiry (the leader's clock) is not the store's business and must not race the run.
+        const ttl = Math.floor(r() * 1000) + 3600;
         const out = execFileSync('etcdctl', ['--endpoints', endpoint, 'lease', 'grant', String(ttl)], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
         const hex = /lease ([0-9a-f]+) granted with TTL\((\d+)s\)/.exec(out)!;
         const o = store.leaseGrant({ id: BigInt(`0x${hex[1]}`), ttl });
