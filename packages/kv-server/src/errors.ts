@@ -1,0 +1,49 @@
+/**
+ * The errors this package raises. Each extends PontoonError from @pontoon/raft and carries a
+ * stable `code` and the data a caller needs to react.
+ */
+import { PontoonError } from '@pontoon/raft';
+
+/**
+ * The command line or the ETCD_* environment does not make a valid configuration. `message` is
+ * the text etcd prints for the same mistake where etcd has one, so scripts and operators see
+ * what they would see from etcd.
+ */
+export class CommandLineError extends PontoonError {
+  /** The flag concerned (`--election-timeout`), or `undefined` when the error is not one flag's. */
+  readonly flag: string | undefined;
+  constructor(message: string, flag?: string) {
+    super('ERR_COMMAND_LINE', message);
+    this.flag = flag;
+  }
+}
+
+/**
+ * The reference etcd 3.4 binary (or etcdctl) that a differential test needs is not installed,
+ * or is not version 3.4. The message says how to install it.
+ */
+export class EtcdNotInstalledError extends PontoonError {
+  /** The binary looked for (`etcd` or `etcdctl`). */
+  readonly binary: string;
+  constructor(binary: string, detail: string) {
+    super(
+      'ERR_ETCD_NOT_INSTALLED',
+      `reference ${binary} 3.4 not available: ${detail}. Install it with ` +
+        '`sudo .ci/install-etcd.sh` (Debian: apt-get install -y etcd-server etcd-client), ' +
+        `or point PONTOON_${binary.toUpperCase()}_BIN at a 3.4 binary`,
+    );
+    this.binary = binary;
+  }
+}
+
+/** A reference etcd cluster did not start (a member exited or never became healthy). */
+export class EtcdStartError extends PontoonError {
+  /** The member's name and the tail of its log, for the test report. */
+  readonly member: string;
+  readonly logTail: string;
+  constructor(member: string, detail: string, logTail: string) {
+    super('ERR_ETCD_START', `reference etcd member ${member} did not start: ${detail}\n${logTail}`);
+    this.member = member;
+    this.logTail = logTail;
+  }
+}
