@@ -47,3 +47,23 @@ export class EtcdStartError extends PontoonError {
     this.logTail = logTail;
   }
 }
+
+/**
+ * A URL or URL list (`--listen-client-urls`, `--initial-cluster`, ...) that etcd would refuse.
+ * The message is etcd's (`URL must not contain a path: http://a:1/x`).
+ */
+export class InvalidUrlError extends PontoonError {
+  /** The offending text as given. */
+  readonly input: string;
+  constructor(input: string, message: string) {
+    super('ERR_INVALID_URL', message);
+    this.input = input;
+  }
+}
+
+/** Member ids that etcd would refuse to form a cluster from (two members with one id, id 0). */
+export class MemberIdError extends PontoonError {
+  constructor(message: string) {
+    super('ERR_MEMBER_ID', message);
+  }
+}

@@ -6,7 +6,8 @@ import { EtcdNotInstalledError } from '../errors.js';
 /** The reference binaries: `etcd` (etcd-server) and `etcdctl` (etcd-client). */
 export type EtcdBinaryName = 'etcd' | 'etcdctl';
 
-const cache = new Map<EtcdBinaryName, string>();
+/** Found binaries by name and override: a version check per test file is enough. */
+const cache = new Map<string, string>();
 
 /**
  * The path of a reference etcd 3.4 binary: `$PONTOON_ETCD_BIN` / `$PONTOON_ETCDCTL_BIN`, else
@@ -14,9 +15,10 @@ const cache = new Map<EtcdBinaryName, string>();
  * the binary is missing or is not 3.4: a differential test must fail loudly, never skip.
  */
 export function etcdBinary(name: EtcdBinaryName): string {
-  const cached = cache.get(name);
-  if (cached !== undefined) return cached;
   const override = process.env[`PONTOON_${name.toUpperCase()}_BIN`];
+  const key = `${name}\0${override ?? ''}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
   const candidates =
     override !== undefined && override !== ''
       ? [override]
@@ -29,7 +31,7 @@ export function etcdBinary(name: EtcdBinaryName): string {
   if (!/^3\.4\./.test(version)) {
     throw new EtcdNotInstalledError(name, `${found} is version ${version}, the reference is 3.4`);
   }
-  cache.set(name, found);
+  cache.set(key, found);
   return found;
 }
 
