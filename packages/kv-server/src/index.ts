@@ -1,7 +1,7 @@
 /**
  * pontoon-kv: etcd 3.4's gRPC API, command line and errors on @pontoon/kv.
  */
-export { CommandLineError, EtcdNotInstalledError, EtcdStartError } from './errors.js';
+export { CommandLineError, EtcdNotInstalledError, EtcdStartError, InvalidUrlError, MemberIdError } from './errors.js';
 export {
   loadEtcdProtos,
   type EtcdGrpcObject,
@@ -10,3 +10,21 @@ export {
 } from './etcd-protos.js';
 export { PROTO_ENTRY_FILES, PROTO_ROOT } from './proto-files.js';
 export { PROTO_LOADER_OPTIONS } from './proto-options.js';
+export {
+  ETCD_ERRORS,
+  EtcdError,
+  etcdErrorOf,
+  REQUIRE_LEADER_METADATA,
+  type EtcdErrorName,
+} from './etcd-errors.js';
+export { parseEtcdUrl, parseEtcdUrlList, parseEtcdUrls, parseEtcdUrlsMap } from './etcd-urls.js';
+export {
+  computeAddedMemberId,
+  computeClusterId,
+  computeMemberId,
+  formatMemberId,
+  initialClusterIds,
+  parseMemberId,
+  type InitialClusterIds,
+  type InitialMember,
+} from './member-id.js';
