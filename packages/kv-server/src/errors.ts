@@ -12,9 +12,16 @@ import { PontoonError } from '@pontoon/raft';
 export class CommandLineError extends PontoonError {
   /** The flag concerned (`--election-timeout`), or `undefined` when the error is not one flag's. */
   readonly flag: string | undefined;
-  constructor(message: string, flag?: string) {
+  /**
+   * The exit status etcd (or etcdctl, for `snapshot`) uses for this mistake: 2 for what Go's
+   * flag package refuses (unknown flag, bad value), 1 for a configuration etcd's validation
+   * refuses, 128 for etcdctl's bad arguments.
+   */
+  readonly exitCode: number;
+  constructor(message: string, flag?: string, exitCode = 1) {
     super('ERR_COMMAND_LINE', message);
     this.flag = flag;
+    this.exitCode = exitCode;
   }
 }
 

@@ -28,3 +28,4 @@ export {
   type InitialClusterIds,
   type InitialMember,
 } from './member-id.js';
+export * from './cli/index.js';
