@@ -96,3 +96,27 @@ describe('etcd flag errors, ours against etcd 3.4', () => {
     expect(etcd.output).toContain(ours(args, env).message);
   });
 });
+
+describe('etcd defaults, ours against etcd 3.4', () => {
+  it('--name alone: the initial cluster and token etcd derives give the ids etcd reports', async () => {
+    const { startEtcdCluster, runEtcdctl, parseEtcdctlJson } = await import('../src/testing/index.js');
+    const { verifyBootstrap } = await import('../src/cli/index.js');
+    const cluster = await startEtcdCluster({ size: 1, names: ['solo'], omitInitialCluster: true });
+    try {
+      const member = cluster.members[0]!;
+      const flags = member.flags.filter((f) => !f.startsWith('--logger') && !f.startsWith('--log-outputs'));
+      expect(flags.some((f) => f.startsWith('--initial-cluster'))).toBe(false);
+      const parsed = parseCommandLine(flags, {});
+      if (parsed.command !== 'serve') throw new Error(parsed.command);
+      expect(parsed.config.initialCluster).toBe(`solo=${member.peerUrl}`);
+      const ids = verifyBootstrap(parsed.config);
+      const r = await runEtcdctl(cluster.endpoints, ['member', 'list', '-w', 'json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const listed = parseEtcdctlJson(r.stdout) as { header: { cluster_id: string }; members: { ID: string }[] };
+      expect(listed.members.map((m) => BigInt(m.ID))).toEqual([ids.members[0]!.id]);
+      expect(BigInt(listed.header.cluster_id)).toBe(ids.clusterId);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});

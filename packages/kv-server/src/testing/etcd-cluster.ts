@@ -31,6 +31,11 @@ export interface EtcdClusterOptions {
   readonly names?: readonly string[];
   /** More flags for every member (`--heartbeat-interval=50`, ...). */
   readonly extraFlags?: readonly string[];
+  /**
+   * Leave `--initial-cluster`, `--initial-cluster-token` and `--initial-cluster-state` out, so
+   * etcd derives them from `--name` and its defaults (one member only). Default false.
+   */
+  readonly omitInitialCluster?: boolean;
   /** How long to wait for every member to be healthy (default 30 s). */
   readonly startTimeoutMs?: number;
 }
@@ -89,6 +94,9 @@ async function startOnce(binary: string, options: EtcdClusterOptions): Promise<E
   const token = options.clusterToken ?? 'etcd-cluster';
   const names = options.names ?? Array.from({ length: size }, (_, i) => `m${i}`);
   if (names.length !== size) throw new RangeError(`names has ${names.length} entries for ${size} members`);
+  if (options.omitInitialCluster === true && (size !== 1 || options.clusterToken !== undefined)) {
+    throw new RangeError('omitInitialCluster needs one member and no clusterToken');
+  }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pontoon-etcd-'));
   const ports: number[] = [];
   while (ports.length < 2 * size) {
@@ -110,9 +118,9 @@ async function startOnce(binary: string, options: EtcdClusterOptions): Promise<E
       `--advertise-client-urls=${m.clientUrl}`,
       `--listen-peer-urls=${m.peerUrl}`,
       `--initial-advertise-peer-urls=${m.peerUrl}`,
-      `--initial-cluster=${initialCluster}`,
-      `--initial-cluster-token=${token}`,
-      '--initial-cluster-state=new',
+      ...(options.omitInitialCluster === true
+        ? []
+        : [`--initial-cluster=${initialCluster}`, `--initial-cluster-token=${token}`, '--initial-cluster-state=new']),
       '--logger=zap',
       '--log-outputs=stderr',
       ...(options.extraFlags ?? []),
