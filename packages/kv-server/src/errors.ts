@@ -74,3 +74,20 @@ export class MemberIdError extends PontoonError {
     super('ERR_MEMBER_ID', message);
   }
 }
+
+/**
+ * A data directory that belongs to another member or another cluster than the flags describe.
+ * etcd 3.4 would start on it anyway (it trusts the ids in its WAL and republishes itself under
+ * the new name); pontoon-kv refuses, because running one member's data under another name
+ * or token is an operator's mistake that splits or corrupts a cluster.
+ */
+export class DataDirMismatchError extends PontoonError {
+  readonly dataDir: string;
+  /** What differs: the member's name or the cluster token. */
+  readonly mismatch: 'member' | 'cluster';
+  constructor(dataDir: string, mismatch: 'member' | 'cluster', message: string) {
+    super('ERR_DATA_DIR_MISMATCH', message);
+    this.dataDir = dataDir;
+    this.mismatch = mismatch;
+  }
+}

@@ -1,7 +1,12 @@
 /**
  * pontoon-kv: etcd 3.4's gRPC API, command line and errors on @pontoon/kv.
  */
-export { CommandLineError, EtcdNotInstalledError, EtcdStartError, InvalidUrlError, MemberIdError } from './errors.js';
+export {
+  CommandLineError,
+  DataDirMismatchError,
+  InvalidUrlError,
+  MemberIdError,
+} from './errors.js';
 export {
   loadEtcdProtos,
   type EtcdGrpcObject,
@@ -29,3 +34,4 @@ export {
   type InitialMember,
 } from './member-id.js';
 export * from './cli/index.js';
+export { checkDataDirIdentity, type DataDirIdentity, type RestartFlags } from './data-dir-identity.js';

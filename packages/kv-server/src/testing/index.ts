@@ -11,3 +11,4 @@ export {
 } from './etcd-cluster.js';
 export { parseEtcdctlJson, runEtcdctl, type EtcdctlResult } from './etcdctl.js';
 export { freePort } from './free-port.js';
+export { EtcdNotInstalledError, EtcdStartError } from '../errors.js';
