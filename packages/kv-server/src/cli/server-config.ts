@@ -192,12 +192,12 @@ export function resolveServerConfig(args: EtcdArgs): EtcdServerConfig {
 }
 
 /** etcd's checkBindURLs: a listen URL names an IP address or `localhost`, not a host name. */
-function checkBindUrls(_flag: string, urls: readonly string[]): void {
+function checkBindUrls(flagName: string, urls: readonly string[]): void {
   for (const u of urls) {
     if (u.startsWith('unix://') || u.startsWith('unixs://')) continue;
     const host = hostOf(u);
     if (host === 'localhost') continue;
-    if (isIP(host) === 0) throw new CommandLineError(`expected IP in URL for binding (${u})`, _flag);
+    if (isIP(host) === 0) throw new CommandLineError(`expected IP in URL for binding (${u})`, flagName);
   }
 }
 
