@@ -1,4 +1,4 @@
-import { Etcd3 } from 'etcd3';
+import { Etcd3, EtcdLockFailedError } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GrpcCluster, startGrpcCluster } from './support/grpc-cluster.js';
 
@@ -97,5 +97,33 @@ describe('etcd3 npm client against pontoon-kv', () => {
       'etcdserver: mvcc: required revision has been compacted',
     );
     expect(await perMember[2]!.get('compacted').string()).toBe('2');
+  });
+
+  it('its lock (a try-lock) refuses a second holder until the first releases', async () => {
+    const first = await perMember[0]!.lock('mutex').ttl(30).acquire();
+    await expect(perMember[1]!.lock('mutex').ttl(30).acquire()).rejects.toBeInstanceOf(EtcdLockFailedError);
+    await first.release();
+    const second = await perMember[2]!.lock('mutex').ttl(30).acquire();
+    await second.release();
+  });
+
+  it('its election: the first campaigner leads, the second takes over when it resigns', async () => {
+    const election = perMember[0]!.election('leader-election', 30);
+    const other = perMember[1]!.election('leader-election', 30);
+    const a = election.campaign('a');
+    await within(10_000, 'first campaign', a.wait());
+    expect(await other.leader()).toBe('a');
+    const b = other.campaign('b');
+    let bElected = false;
+    b.on('elected', () => {
+      bElected = true;
+    });
+    await a.proclaim('a2');
+    expect(await other.leader()).toBe('a2');
+    expect(bElected).toBe(false);
+    await a.resign();
+    await within(10_000, 'second campaign', b.wait());
+    expect(await election.leader()).toBe('b');
+    await b.resign();
   });
 });

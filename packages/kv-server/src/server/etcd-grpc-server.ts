@@ -14,6 +14,8 @@ import { watchService } from './watch-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import { clusterService } from './cluster-service.js';
 import { healthService } from './health-service.js';
+import { lockService } from './lock-service.js';
+import { electionService } from './election-service.js';
 
 /** etcd's grpcOverheadBytes: room above --max-request-bytes for the rest of a message. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -75,6 +77,8 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
   // etcd 3.4's Auth service without users or roles: every method answers UNIMPLEMENTED
   // (grpc-js's answer for a method without a handler).
   server.addService(services.Auth, {});
+  server.addService(services.Lock, lockService(ctx));
+  server.addService(services.Election, electionService(ctx));
   server.addService(services.Health, healthService(ctx));
 
   const credentials = options.tls === undefined

@@ -79,7 +79,6 @@ async function snapshot(ctx: ServerContext, call: grpc.ServerWritableStream<Snap
     call.emit('error', toGrpcStatus(err));
     return;
   }
-  const header = wireHeader(ctx.header, { revision: ctx.member.revision, raftTerm: ctx.member.raft.term });
   const sha = createHash('sha256');
   try {
     let remaining = source.bytes;
@@ -90,10 +89,11 @@ async function snapshot(ctx: ServerContext, call: grpc.ServerWritableStream<Snap
         sha.update(blob);
         remaining -= blob.length;
         // Wait for the client to read: memory stays one chunk per stream.
-        if (!call.write({ header, remaining_bytes: remaining, blob })) await drained(call);
+        if (!call.write({ remaining_bytes: remaining, blob })) await drained(call);
       }
     }
-    call.write({ header, remaining_bytes: 0, blob: sha.digest() });
+    // etcd 3.4 sends its snapshot chunks without a header.
+    call.write({ remaining_bytes: 0, blob: sha.digest() });
     call.end();
   } catch (err) {
     if (!cancelled) call.emit('error', toGrpcStatus(err));

@@ -96,7 +96,8 @@ class ServerWatchStream {
     const rangeEnd = c.range_end.length === 0 ? undefined : c.range_end;
     let watcher: Watcher;
     try {
-      watcher = this.ctx.member.watch(c.key, {
+      // etcd: an empty key is "\0", the smallest key.
+      watcher = this.ctx.member.watch(c.key.length === 0 ? Buffer.of(0) : c.key, {
         ...(rangeEnd === undefined ? {} : { rangeEnd }),
         startRevision: int('watch.create.start_revision', c.start_revision),
         prevKv: c.prev_kv,
