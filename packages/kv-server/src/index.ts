@@ -1,0 +1,45 @@
+/**
+ * pontoon-kv: etcd 3.4's gRPC API, command line and errors on @pontoon/kv.
+ */
+export {
+  CommandLineError,
+  DataDirMismatchError,
+  InvalidUrlError,
+  MemberIdError,
+} from './errors.js';
+export {
+  loadEtcdProtos,
+  type EtcdGrpcObject,
+  type EtcdProtos,
+  type EtcdServiceDefinitions,
+} from './etcd-protos.js';
+export { PROTO_ENTRY_FILES, PROTO_ROOT } from './proto-files.js';
+export { PROTO_LOADER_OPTIONS } from './proto-options.js';
+export {
+  ETCD_ERRORS,
+  EtcdError,
+  etcdErrorOf,
+  REQUIRE_LEADER_METADATA,
+  type EtcdErrorName,
+} from './etcd-errors.js';
+export { parseEtcdUrl, parseEtcdUrlList, parseEtcdUrls, parseEtcdUrlsMap } from './etcd-urls.js';
+export {
+  computeAddedMemberId,
+  computeClusterId,
+  computeMemberId,
+  formatMemberId,
+  initialClusterIds,
+  parseMemberId,
+  type InitialClusterIds,
+  type InitialMember,
+} from './member-id.js';
+export * from './cli/index.js';
+export { checkDataDirIdentity, type DataDirIdentity, type RestartFlags } from './data-dir-identity.js';
+export {
+  startEtcdGrpcServer,
+  type EtcdGrpcServer,
+  type EtcdGrpcServerOptions,
+  type EtcdServerTls,
+} from './server/etcd-grpc-server.js';
+export { StaticEtcdIds, etcdIdOf, type EtcdIds, type EtcdMemberRecord } from './server/etcd-ids.js';
+export { ETCD_VERSION } from './server/maintenance-service.js';
