@@ -54,6 +54,9 @@ const CASES: readonly [string, readonly string[], Record<string, string>][] = [
   ['a positional argument', ['extra-arg'], {}],
   ['a bool flag does not take the next argument', ['--force-new-cluster', 'true'], {}],
   ['non-numeric value', ['--heartbeat-interval=abc'], {}],
+  ['a bad bool', ['--auto-tls=maybe'], {}],
+  ['a bad bool from a variable', [], { ETCD_AUTO_TLS: 'maybe' }],
+  ['a legacy flag takes any attached value', ['--v=maybe', '--heartbeat-interval=0'], {}],
   ['negative unsigned value', ['--snapshot-count=-1'], {}],
   ['listen client URLs without advertise', ['--listen-client-urls=http://127.0.0.1:1'], {}],
   [
