@@ -59,6 +59,7 @@ const CASES: readonly [string, readonly string[], Record<string, string>][] = [
   ['a legacy flag takes any attached value', ['--v=maybe', '--heartbeat-interval=0'], {}],
   ['negative unsigned value', ['--snapshot-count=-1'], {}],
   ['listen client URLs without advertise', ['--listen-client-urls=http://127.0.0.1:1'], {}],
+  ['empty listen client URLs still count as set', ['--listen-client-urls='], {}],
   [
     'a host name to bind',
     ['--listen-client-urls=http://example.com:1', '--advertise-client-urls=http://example.com:1'],
