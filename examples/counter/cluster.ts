@@ -228,9 +228,10 @@ export class Cluster {
 
   /**
    * Starts (or restarts, over its data directory) node `id` and resolves once it listens.
-   * `join`: start empty and wait to be added (node.ts --join). Its peers: every member.
+   * `join`: start empty and wait to be added (node.ts --join). `forceNewCluster`: recover as a
+   * one-member cluster from its own data (node.ts --force-new-cluster). Its peers: every member.
    */
-  async start(id: number, opts: { join?: boolean } = {}): Promise<NodeProcess> {
+  async start(id: number, opts: { join?: boolean; forceNewCluster?: boolean } = {}): Promise<NodeProcess> {
     if (this.closed) throw new Error('cluster closed');
     const node = this.node(id);
     if (node.alive) throw new Error(`node ${id} is already running`);
@@ -238,6 +239,7 @@ export class Cluster {
     const args = ['--id', String(id), '--data', node.dataDir, '--peers', peers, '--tick-ms', String(this.tickMs)];
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
     if (opts.join === true) args.push('--join');
+    if (opts.forceNewCluster === true) args.push('--force-new-cluster');
     const child = fork(nodeProgram, args, {
       cwd: exampleDir, // where `--import tsx` resolves
       execArgv: ['--import', 'tsx', '--conditions=@pontoon/source'],

@@ -9,7 +9,7 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { RaftNode, type Entry, type Membership, type StateMachine } from '@pontoon/raft';
+import { RaftNode, forceNewCluster, type Entry, type Membership, type StateMachine } from '@pontoon/raft';
 import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { TcpTransport } from '@pontoon/transport-tcp';
 
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     data: { type: 'string' }, // this node's own directory (SQLite log and snapshots)
     peers: { type: 'string' }, // id=host:port of every member, this node included
     join: { type: 'boolean', default: false }, // start empty; the leader adds it (add-learner)
+    'force-new-cluster': { type: 'boolean', default: false }, // quorum lost for good: go on alone (see the raft README)
     'tick-ms': { type: 'string', default: '100' }, // a leader is presumed dead after 10-20 ticks
     'snapshot-every': { type: 'string', default: '10000' }, // entries between snapshots
   },
@@ -47,6 +48,7 @@ const [host, port] = (members.find((m) => m.id === id)?.address ?? '').split(':'
 
 const counter = new Counter();
 const logStore = await SqliteLogStore.open(args.data);
+if (args['force-new-cluster']) await forceNewCluster(logStore, { id, address: `${host}:${port}` });
 const transport = new TcpTransport({ id, clusterId: 'counter', listen: { host, port: Number(port) } });
 await transport.listen();
 const every = Number(args['snapshot-every']);
@@ -72,9 +74,9 @@ async function run(line: string): Promise<object> {
       }
       case 'get': return { value: await node.read((c) => c.value) }; // sees every acknowledged write
       case 'status': {
-        const { role, term, leaderId, commitIndex, appliedIndex, snapshotIndex, membership } = node.status();
+        const { role, term, leaderId, commitIndex, appliedIndex, snapshotIndex } = node.status();
         const log = { firstIndex: logStore.firstIndex(), lastIndex: logStore.lastIndex() };
-        return { id, role, term, leaderId, commitIndex, appliedIndex, snapshotIndex, value: counter.value, log, ...roster(membership) };
+        return { id, role, term, leaderId, commitIndex, appliedIndex, snapshotIndex, value: counter.value, log, ...roster(node.membership()) };
       }
       case 'add-learner': return roster(await node.addLearner(Number(a), b));
       case 'promote': return roster(await node.promote(Number(a)));

@@ -19,6 +19,7 @@ export type { ReadState } from './read-only.js';
 export type { BasicStatus, Status } from './status.js';
 export { RawNode, SnapshotStatus, ProgressType } from './raw-node.js';
 export type { Peer } from './raw-node.js';
+export type { RaftLogView } from './log/raft-log-view.js';
 export { Raft, CampaignType, decodeConfChangeEntry } from './raft.js';
 export { LocalAppendThread, LocalApplyThread, isLocalMsgTarget } from './local-threads.js';
 export * from './conf-change.js';
@@ -31,12 +32,24 @@ export { JointConfig } from './quorum/joint.js';
 export { validateMessage } from './message-validation.js';
 export * from './describe.js';
 export type { LogStore, LogWrite } from './log-store.js';
-export type { Transport, SnapshotSendStatus } from './transport.js';
+export type { Transport, SnapshotSendStatus, SnapshotStreamHandler } from './transport.js';
 // The node driver: RaftNode and what it is built from.
 export { RaftNode } from './node/raft-node.js';
 export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
+export type { MembershipStatus, NodeFailure } from './node/raft-node.js';
 export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
-export type { StateMachine, ApplyResult } from './node/state-machine.js';
+export type {
+  StateMachine,
+  OnDiskStateMachine,
+  AnyStateMachine,
+  LogPosition,
+  SnapshotSource,
+  SnapshotSink,
+  ApplyResult,
+} from './node/state-machine.js';
+export { isOnDiskStateMachine } from './node/state-machine.js';
+export { forceNewCluster } from './node/force-new-cluster.js';
+export type { ForceNewClusterOptions, ForceNewClusterResult } from './node/force-new-cluster.js';
 export type { RaftNodeEvents, Role, Membership } from './node/events.js';
 export type { Clock, ClockTimer } from './node/clock.js';
 export { realClock } from './node/clock.js';
@@ -47,6 +60,10 @@ export {
   NodeStoppedError,
   CommandTooLargeError,
   InvalidCommandError,
+  RecoveryError,
+  StateMachineBehindError,
+  NodeFailedError,
+  TransportListenError,
 } from './node/errors.js';
 export type { OutcomeUnknownReason } from './node/errors.js';
 export { MemoryLogStore } from './node/memory-log-store.js';

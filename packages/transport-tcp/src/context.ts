@@ -1,6 +1,6 @@
 /** What the connections of one transport share (internal). */
 import type { EventEmitter } from 'eventemitter3';
-import type { Message, SnapshotSendStatus } from '@pontoon/raft';
+import type { Message, SnapshotSendStatus, SnapshotSink } from '@pontoon/raft';
 import type { Counters } from './counters.js';
 import type { TransportEvents } from './events.js';
 import type { MessageEncoder } from './message-codec.js';
@@ -16,6 +16,8 @@ export interface TransportContext {
   deliver(message: Message): void;
   /** Tells the core, after the current turn, that messages to `peerId` were dropped. */
   reportUnreachable(peerId: number): void;
+  /** Where a streamed snapshot's body goes (the node's handler); rejects if there is none. */
+  snapshotSink(message: Message): Promise<SnapshotSink>;
   /** Tells the core, after the current turn, how a snapshot send ended. */
   reportSnapshot(peerId: number, status: SnapshotSendStatus): void;
 }

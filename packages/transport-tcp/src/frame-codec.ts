@@ -25,6 +25,8 @@ export enum FrameKind {
   StreamChunk = 6,
   /** Server to client: a streamed message was received and accepted: `[u32 stream id]`. */
   StreamAck = 7,
+  /** Start of a snapshot whose body streams from a state machine: see snapshot-streaming. */
+  SnapshotBegin = 8,
 }
 
 /** Writes a frame header for `payloadLength` bytes of `kind` at `offset` of `target`. */

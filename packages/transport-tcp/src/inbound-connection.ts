@@ -10,12 +10,13 @@ import { isLocalMsg, MessageType, validateMessage } from '@pontoon/raft';
 import type { Message } from '@pontoon/raft';
 import type { TransportContext } from './context.js';
 import { FrameError, HandshakeError, MessageDecodeError, PeerProtocolError } from './errors.js';
-import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameKind, joinParts } from './frame-codec.js';
+import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameKind, joinParts, readU32 } from './frame-codec.js';
 import type { PayloadParts } from './frame-codec.js';
 import { checkHello, decodeHello, encodeRefusal, MAX_HANDSHAKE_FRAME_BYTES } from './handshake.js';
 import { detachPayloads, MessageDecoder } from './message-codec.js';
 import { describeCertificate, nodeIdOfCertificate } from './node-identity.js';
 import { decodeStreamBegin, encodeStreamAck, InboundStream } from './snapshot-chunking.js';
+import { decodeSnapshotBegin, InboundSnapshot } from './snapshot-streaming.js';
 
 /** How long a refused client gets to read our refusal before we close its socket. */
 const REFUSAL_LINGER_MS = 500;
@@ -49,6 +50,8 @@ export class InboundConnection {
   private accepted: Message[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stream: InboundStream | undefined;
+  /** The streamed snapshot being received (its chunks go to the node's sink). */
+  private snapshot: InboundSnapshot | undefined;
   private readonly onOpen: (c: InboundConnection) => void;
   private readonly onClose: (c: InboundConnection) => void;
 
@@ -98,6 +101,8 @@ export class InboundConnection {
     this.timer = undefined;
     this.decoder.stop();
     this.stream = undefined;
+    this.snapshot?.abort();
+    this.snapshot = undefined;
     this.accepted = [];
     this.socket.destroy();
     this.onClose(this);
@@ -127,7 +132,38 @@ export class InboundConnection {
         this.ctx.counters.peer(this.peerId).bytesIn += bytes;
         return;
       }
+      case FrameKind.SnapshotBegin: {
+        if (this.snapshot !== undefined) throw new FrameError('snapshot begun inside another snapshot');
+        const begin = decodeSnapshotBegin(joinParts(payload, length));
+        const first = this.accepted.length;
+        this.messages.decode([begin.message], begin.message.length, this.accepted);
+        if (this.accepted.length !== first + 1 || this.accepted[first]!.type !== MessageType.MsgSnap) {
+          this.accepted.length = first;
+          throw new MessageDecodeError('a snapshot stream begins with one MsgSnap');
+        }
+        this.accept(first, bytes);
+        // Held back until its body is in: delivered after the sink finished.
+        const m = this.accepted.pop()!;
+        detachPayloads([m], 0);
+        this.snapshot = new InboundSnapshot(begin.streamId, m, begin.bodyBytes, this.ctx.snapshotSink(m), {
+          pause: () => this.socket.pause(),
+          resume: () => this.socket.resume(),
+          fail: (err) => {
+            this.ctx.options.logger.warn(`transport: receiving a snapshot from peer ${this.peerId} failed: ${String(err)}`);
+            this.close();
+          },
+        });
+        if (begin.bodyBytes === 0) this.finishSnapshot();
+        return;
+      }
       case FrameKind.StreamChunk: {
+        const snap = this.snapshot;
+        if (snap !== undefined && length >= 4 && readU32(payload[0]!.length >= 4 ? payload[0]! : joinParts(payload, length), 0) === snap.streamId) {
+          snap.add(joinParts(payload, length).subarray(4));
+          this.ctx.counters.peer(this.peerId).bytesIn += bytes;
+          if (snap.complete) this.finishSnapshot();
+          return;
+        }
         const s = this.stream;
         if (s === undefined) throw new FrameError('stream chunk outside a stream');
         s.add(payload, length);
@@ -154,6 +190,25 @@ export class InboundConnection {
       default:
         throw new FrameError(`unexpected frame kind ${kind}`);
     }
+  }
+
+  /**
+   * The snapshot's body is all in: once the sink has made it durable, the MsgSnap goes to the
+   * node and the sender gets its ack. A failing sink closes the connection (the sender reports
+   * the snapshot failed; the leader retries later).
+   */
+  private finishSnapshot(): void {
+    const snap = this.snapshot!;
+    this.snapshot = undefined;
+    snap.finish().then(
+      () => {
+        if (this.state !== 'open') return;
+        this.ctx.deliver(snap.message);
+        this.socket.write(encodeStreamAck(snap.streamId));
+      },
+      // Reported, and the connection closed, by the stream's own failure handler.
+      () => {},
+    );
   }
 
   /** Checks the messages of one frame, `accepted[first..]`: all are kept, or none (and throws). */

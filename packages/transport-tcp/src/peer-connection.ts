@@ -9,7 +9,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { MessageType } from '@pontoon/raft';
-import type { Message } from '@pontoon/raft';
+import type { Message, SnapshotSource } from '@pontoon/raft';
 import { Backoff } from './backoff.js';
 import type { TransportContext } from './context.js';
 import { HandshakeError } from './errors.js';
@@ -21,6 +21,7 @@ import { estimateMessageBytes } from './message-codec.js';
 import { parseAddress } from './options.js';
 import type { PeerCounters } from './counters.js';
 import { decodeStreamAck, encodeStreamBegin, OutboundStream } from './snapshot-chunking.js';
+import { encodeSnapshotBegin, OutboundSnapshot } from './snapshot-streaming.js';
 
 type State = 'connecting' | 'connected' | 'backoff' | 'closed';
 
@@ -50,6 +51,10 @@ export class PeerConnection {
   private streamBegun = false;
   private readonly awaitingAck = new Map<number, AwaitedAck>();
   private nextStreamId = 1;
+  /** The streamed snapshot being sent (Transport.sendSnapshot), at most one per peer. */
+  private snapshotOut: OutboundSnapshot | undefined;
+  /** Its ack timer, once every byte is written. */
+  private snapshotAckTimer: NodeJS.Timeout | undefined;
   /** Whether a failure since the last success was already logged (one warning per outage). */
   private outageLogged = false;
 
@@ -91,6 +96,68 @@ export class PeerConnection {
     if (this.state !== 'connected') return;
     if (this.pending.length > 0) this.writePending();
     if (this.streams.length > 0) this.pumpStreams();
+    this.pumpSnapshot();
+  }
+
+  /**
+   * Streams a MsgSnap and its body from `source` (Transport.sendSnapshot). Refused (reported
+   * failed, the source closed) while the peer is down or another snapshot is on its way to it.
+   */
+  sendSnapshot(m: Message, source: SnapshotSource): void {
+    const busy = this.snapshotOut !== undefined || this.streams.some((s) => s.isSnapshot) || [...this.awaitingAck.values()].some((a) => a.stream.isSnapshot);
+    if (this.state !== 'connected' || busy) {
+      void source.close().catch(() => {});
+      this.drop(m);
+      return;
+    }
+    this.snapshotOut = new OutboundSnapshot(this.nextStreamId++, m, source);
+  }
+
+  /** Writes the streamed snapshot's next chunks while the socket has room ('drain' calls it again). */
+  private pumpSnapshot(): void {
+    const s = this.snapshotOut;
+    if (s === undefined || this.state !== 'connected' || this.snapshotAckTimer !== undefined) return;
+    const socket = this.socket!;
+    const wire = {
+      get writableLength(): number {
+        return socket.writableLength;
+      },
+      write: (buffers: readonly Uint8Array[]): void => {
+        socket.cork();
+        for (const b of buffers) {
+          socket.write(b);
+          this.counters.bytesOut += b.length;
+        }
+        socket.uncork();
+      },
+    };
+    const begin = (): Uint8Array[] => encodeSnapshotBegin(s.streamId, s.source.bytes, this.ctx.encoder.encode([s.message]));
+    // A stream cut off half-way cannot be resumed on this connection (the receiver waits for
+    // the rest): the connection goes, which makes the receiver drop its partial copy.
+    const fail = (err: Error): void => {
+      if (this.snapshotOut !== s) return;
+      this.onFailure(socket, new Error(`snapshot stream to peer ${this.peerId} failed: ${err.message}`));
+    };
+    s.pump(wire, this.ctx.options.chunkBytes, begin, () => this.pumpSnapshot(), fail);
+    if (s.done && this.snapshotOut === s) {
+      this.snapshotAckTimer = setTimeout(() => {
+        this.ctx.options.logger.warn(`transport: peer ${this.peerId} did not acknowledge snapshot stream ${s.streamId} in time`);
+        this.snapshotAckTimer = undefined;
+        fail(new Error('no acknowledgement in time'));
+      }, this.ctx.options.streamAckTimeoutMs);
+    }
+  }
+
+  /** Ends the streamed snapshot in failure: the source is closed and the core told. */
+  private failSnapshot(): void {
+    const s = this.snapshotOut;
+    if (s === undefined) return;
+    clearTimeout(this.snapshotAckTimer);
+    this.snapshotAckTimer = undefined;
+    this.snapshotOut = undefined;
+    s.close();
+    this.counters.snapshotsFailed++;
+    this.ctx.reportSnapshot(this.peerId, 'failed');
   }
 
   private writePending(): void {
@@ -194,7 +261,9 @@ export class PeerConnection {
       }
     });
     socket.on('drain', () => {
-      if (this.socket === socket) this.pumpStreams();
+      if (this.socket !== socket) return;
+      this.pumpStreams();
+      this.pumpSnapshot();
     });
     socket.on('error', (e) => this.onFailure(socket, e));
     socket.on('close', () => this.onFailure(socket, new Error('connection closed')));
@@ -298,6 +367,17 @@ export class PeerConnection {
   }
 
   private onStreamAck(streamId: number): void {
+    const snap = this.snapshotOut;
+    if (snap !== undefined && snap.streamId === streamId && this.snapshotAckTimer !== undefined) {
+      clearTimeout(this.snapshotAckTimer);
+      this.snapshotAckTimer = undefined;
+      this.snapshotOut = undefined;
+      snap.close();
+      this.counters.messagesOut++;
+      this.counters.snapshotsSent++;
+      this.ctx.reportSnapshot(this.peerId, 'finished');
+      return;
+    }
     const a = this.awaitingAck.get(streamId);
     if (a === undefined) return; // late ack of a stream already timed out
     clearTimeout(a.timer);
@@ -376,6 +456,15 @@ export class PeerConnection {
     this.streamBegun = false;
     this.awaitingAck.clear();
     for (const a of awaiting) clearTimeout(a.timer);
+    if (this.snapshotOut !== undefined) {
+      if (report) this.failSnapshot();
+      else {
+        clearTimeout(this.snapshotAckTimer);
+        this.snapshotAckTimer = undefined;
+        this.snapshotOut.close();
+        this.snapshotOut = undefined;
+      }
+    }
     if (!report) return;
     if (pending.length > 0) {
       this.counters.dropped += pending.length;

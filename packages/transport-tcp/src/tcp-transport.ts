@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
-import type { Message, SnapshotSendStatus, Transport } from '@pontoon/raft';
+import type { Message, SnapshotSendStatus, SnapshotSource, SnapshotStreamHandler, Transport } from '@pontoon/raft';
 import { MessageType } from '@pontoon/raft';
 import type { TransportContext } from './context.js';
 import { Counters } from './counters.js';
@@ -41,9 +41,11 @@ export class TcpTransport implements Transport {
   private readonly rawSockets = new Set<net.Socket>();
   private server: net.Server | undefined;
   private listening: { host: string; port: number } | undefined;
+  private listenCall: Promise<{ host: string; port: number }> | undefined;
   private messageHandler: MessageHandler = () => {};
   private unreachableHandler: UnreachableHandler = () => {};
   private snapshotStatusHandler: SnapshotStatusHandler = () => {};
+  private snapshotStreamHandler: SnapshotStreamHandler | undefined;
   private readonly dirty = new Set<PeerConnection>();
   private readonly unreachable = new Set<number>();
   private snapshotStatuses: Array<[number, SnapshotSendStatus]> = [];
@@ -65,6 +67,10 @@ export class TcpTransport implements Transport {
         this.unreachable.add(id);
         this.schedule();
       },
+      snapshotSink: (m) =>
+        this.snapshotStreamHandler === undefined
+          ? Promise.reject(new Error('this node takes no streamed snapshots (no onSnapshotStream handler)'))
+          : this.snapshotStreamHandler(m),
       reportSnapshot: (id, status) => {
         this.snapshotStatuses.push([id, status]);
         this.events.emit('snapshotSent', id, status);
@@ -82,9 +88,17 @@ export class TcpTransport implements Transport {
    * Starts accepting peers' connections. Resolves with the address bound (the port is the
    * ephemeral one chosen when `listen.port` is 0 or absent).
    */
-  async listen(): Promise<{ host: string; port: number }> {
-    if (this.closed) throw new Error('transport is closed');
-    if (this.listening !== undefined) return this.listening;
+  listen(): Promise<{ host: string; port: number }> {
+    if (this.closed) return Promise.reject(new Error('transport is closed'));
+    // One bind however many callers (the application and RaftNode both call it).
+    this.listenCall ??= this.bind().catch((err: unknown) => {
+      this.listenCall = undefined; // a failed bind may be retried
+      throw err;
+    });
+    return this.listenCall;
+  }
+
+  private async bind(): Promise<{ host: string; port: number }> {
     const o = this.options;
     const server =
       o.tls === undefined
@@ -156,6 +170,27 @@ export class TcpTransport implements Transport {
       }
     }
     if (this.dirty.size > 0) this.schedule();
+  }
+
+  /**
+   * Streams a snapshot of an on-disk state machine to `message.to`: the MsgSnap, then the
+   * source's chunks as the connection takes them. See Transport.sendSnapshot.
+   */
+  sendSnapshot(message: Message, source: SnapshotSource): void {
+    const peer = this.closed ? undefined : this.peers.get(message.to);
+    if (peer === undefined) {
+      void source.close().catch(() => {});
+      this.counters.peer(message.to).dropped++;
+      this.ctx.reportSnapshot(message.to, 'failed');
+      return;
+    }
+    peer.sendSnapshot(message, source);
+    this.dirty.add(peer);
+    this.schedule();
+  }
+
+  onSnapshotStream(handler: SnapshotStreamHandler): void {
+    this.snapshotStreamHandler = handler;
   }
 
   onMessage(handler: MessageHandler): void {

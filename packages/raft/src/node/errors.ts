@@ -88,3 +88,47 @@ export class InvalidCommandError extends PontoonError {
     super('ERR_INVALID_COMMAND', message);
   }
 }
+
+/** forceNewCluster() cannot recover from this store (the node is not a member, the store is empty). */
+export class RecoveryError extends PontoonError {
+  constructor(message: string) {
+    super('ERR_RECOVERY', message);
+  }
+}
+
+/**
+ * An on-disk state machine is behind the LogStore's snapshot and has no staged copy of it to
+ * install: the entries in between are gone from the log, so this node cannot rebuild its state.
+ * Remove the node's data (log and state machine) and add it back as a new member.
+ */
+export class StateMachineBehindError extends PontoonError {
+  readonly position: number;
+  readonly snapshotIndex: number;
+  constructor(position: number, snapshotIndex: number, cause?: unknown) {
+    super(
+      'ERR_STATE_MACHINE_BEHIND',
+      `the state machine is at index ${position}, behind the log's snapshot at ${snapshotIndex}, and cannot install it`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.position = position;
+    this.snapshotIndex = snapshotIndex;
+  }
+}
+
+/**
+ * The node stopped itself after an error it cannot recover from (a state machine that threw,
+ * a store that failed a write); `cause` is that error. stop() rejects with it, so that a failure
+ * nobody listened for still surfaces.
+ */
+export class NodeFailedError extends PontoonError {
+  constructor(cause: Error) {
+    super('ERR_NODE_FAILED', `the raft node stopped after an unrecoverable error: ${cause.message}`, { cause });
+  }
+}
+
+/** The transport's listen() failed when the node started it; the node stopped. */
+export class TransportListenError extends PontoonError {
+  constructor(cause: unknown) {
+    super('ERR_TRANSPORT_LISTEN', `the transport could not listen: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

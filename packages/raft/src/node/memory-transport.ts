@@ -2,11 +2,12 @@
  * MemoryNetwork and MemoryTransport: RaftNodes in one process talking through an in-memory
  * network, with the faults tests need (partitions, isolation, a drop filter, latency).
  */
-import type { SnapshotSendStatus, Transport } from '../transport.js';
+import type { SnapshotSendStatus, SnapshotStreamHandler, Transport } from '../transport.js';
 import type { Message } from '../types.js';
 import { MessageType } from '../types.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
+import type { SnapshotSource } from './state-machine.js';
 
 /** Options of a MemoryNetwork. */
 export interface MemoryNetworkOptions {
@@ -136,6 +137,55 @@ export class MemoryNetwork {
     });
   }
 
+  /**
+   * @internal A streamed snapshot: the receiver's sink takes the chunks one at a time, each a
+   * copy (as off a wire); a partition, a closed receiver or a filtered MsgSnap fails the stream.
+   */
+  routeSnapshot(sender: MemoryTransport, m: Message, source: SnapshotSource): void {
+    this.stats.sent++;
+    const dst = this.endpoints.get(m.to);
+    const reachable = (): boolean =>
+      dst !== undefined && !dst.closed && this.endpoints.get(m.to) === dst && this.connected(sender.id, m.to);
+    const fail = (): void => {
+      this.stats.dropped++;
+      sender.snapshotStatus(m.to, 'failed');
+    };
+    if (!reachable() || (this.filter !== undefined && !this.filter(m))) {
+      this.later(0, () => void source.close().finally(fail));
+      return;
+    }
+    const copy = this.clone ? structuredClone(m) : m;
+    this.later(this.latency(m), () => {
+      void (async () => {
+        let delivered = false;
+        try {
+          if (!reachable()) return;
+          const sink = await dst!.snapshotSink(copy);
+          try {
+            for await (const chunk of source.chunks()) {
+              if (!reachable()) throw new Error('receiver gone');
+              await sink.write(this.clone ? chunk.slice() : chunk);
+            }
+            if (!reachable()) throw new Error('receiver gone');
+            await sink.finish();
+          } catch (err) {
+            await sink.abort();
+            throw err;
+          }
+          this.stats.delivered++;
+          dst!.deliver(copy);
+          delivered = true;
+        } catch {
+          // The stream failed: reported below, as a real transport reports a broken connection.
+        } finally {
+          await source.close().catch(() => {});
+          if (delivered) sender.snapshotStatus(m.to, 'finished');
+          else fail();
+        }
+      })();
+    });
+  }
+
   private later(ms: number, fn: () => void): void {
     const timer = this.clock.setTimeout(() => {
       this.timers.delete(timer);
@@ -152,6 +202,7 @@ export class MemoryTransport implements Transport {
   private messageHandler: ((message: Message) => void) | undefined;
   private unreachableHandler: ((peerId: number) => void) | undefined;
   private snapshotHandler: ((peerId: number, status: SnapshotSendStatus) => void) | undefined;
+  private streamHandler: SnapshotStreamHandler | undefined;
   private readonly addresses = new Map<number, string>();
   /** Whether close() was called. */
   closed = false;
@@ -180,6 +231,16 @@ export class MemoryTransport implements Transport {
   onSnapshotStatus(handler: (peerId: number, status: SnapshotSendStatus) => void): void {
     this.snapshotHandler = handler;
   }
+  sendSnapshot(message: Message, source: SnapshotSource): void {
+    if (this.closed) {
+      void source.close();
+      return;
+    }
+    this.network.routeSnapshot(this, message, source);
+  }
+  onSnapshotStream(handler: SnapshotStreamHandler): void {
+    this.streamHandler = handler;
+  }
   addPeer(peerId: number, address: string): void {
     this.addresses.set(peerId, address);
   }
@@ -193,6 +254,11 @@ export class MemoryTransport implements Transport {
   /** @internal */
   deliver(m: Message): void {
     if (!this.closed) this.messageHandler?.(m);
+  }
+  /** @internal */
+  snapshotSink(m: Message): ReturnType<SnapshotStreamHandler> {
+    if (this.streamHandler === undefined) return Promise.reject(new Error(`node ${this.id} takes no snapshot streams`));
+    return this.streamHandler(m);
   }
   /** @internal */
   unreachable(peerId: number): void {

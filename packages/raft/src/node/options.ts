@@ -11,7 +11,7 @@ import type { Transport } from '../transport.js';
 import { LocalAppendThread, LocalApplyThread } from '../local-threads.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
-import type { StateMachine } from './state-machine.js';
+import type { AnyStateMachine } from './state-machine.js';
 
 /** A cluster member: its id and the address its transport reaches it at. */
 export interface Member {
@@ -33,7 +33,7 @@ export interface SnapshotPolicy {
 }
 
 /** Everything a RaftNode is built from. */
-export interface RaftNodeOptions<SM extends StateMachine = StateMachine> {
+export interface RaftNodeOptions<SM extends AnyStateMachine = AnyStateMachine> {
   /** This node's id: a positive safe integer, unique in the cluster, never reused. */
   id: number;
   /** Durable storage for the log, hard state and snapshots. */
@@ -172,8 +172,14 @@ export function resolveNodeOptions(o: RaftNodeOptions): ResolvedNodeOptions {
   if (!hasMethods(o.transport, ['send', 'onMessage', 'onUnreachable', 'onSnapshotStatus', 'addPeer', 'removePeer', 'close'])) {
     throw new ConfigError('transport', 'must implement Transport');
   }
-  if (!hasMethods(o.stateMachine, ['apply', 'snapshot', 'restore'])) {
-    throw new ConfigError('stateMachine', 'must have apply, snapshot and restore');
+  if (
+    !hasMethods(o.stateMachine, ['apply', 'snapshot', 'restore']) &&
+    !hasMethods(o.stateMachine, ['position', 'applyBatch', 'openSnapshot', 'receiveSnapshot', 'installSnapshot'])
+  ) {
+    throw new ConfigError(
+      'stateMachine',
+      'must have apply, snapshot and restore (StateMachine), or position, applyBatch, openSnapshot, receiveSnapshot and installSnapshot (OnDiskStateMachine)',
+    );
   }
   const initialMembers = o.initialMembers ?? [];
   if (!Array.isArray(initialMembers)) throw new ConfigError('initialMembers', 'must be an array');

@@ -1,0 +1,290 @@
+/**
+ * The apply layer: the MVCC store as a Raft state machine on disk. Committed entries arrive in
+ * batches; one SQLite transaction applies a batch and records the position (index, term) of its
+ * last entry in the meta row, with the revision and compact revision (etcd's consistent index),
+ * so a restart reads that row and applies from the next entry: nothing is replayed or applied
+ * twice. Snapshots are point-in-time copies of the database file (`VACUUM INTO`), streamed in
+ * chunks and installed by renaming a verified staged copy over the live file.
+ *
+ * Its methods follow the shape of RaftNode's on-disk state machine contract (position,
+ * applyBatch, openSnapshot, receiveSnapshot, installSnapshot) without depending on RaftNode.
+ */
+import { type Entry, EntryType, PontoonError } from '@pontoon/raft';
+import { AssertionError } from 'node:assert';
+import { type FileHandle, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { type KvCommand, decodeCommand } from './command.js';
+import { KvCorruptionError, StoreClosedError } from './errors.js';
+import { verifyFile } from './integrity.js';
+import { MvccStore, type MvccStoreOptions } from './mvcc-store.js';
+import { DEFAULT_QUOTA_BYTES, checkQuota } from './quota.js';
+import type {
+  CompactionResponse,
+  DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
+  PutResponse,
+  TxnResponse,
+} from './types.js';
+
+/** A log position (index, term); { index: 0, term: 0 } for an empty state. */
+export interface KvLogPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+/** The response of an applied command, by command. */
+export type KvResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse;
+
+/**
+ * What one entry's apply produced: the response, or the typed error the command failed with (a
+ * failed command changes nothing and is not a failure of the state machine). `undefined` for an
+ * entry without a command (a new leader's empty entry, a membership change).
+ */
+export type KvApplyResult = { ok: true; response: KvResponse } | { ok: false; error: PontoonError } | undefined;
+
+export interface KvStateMachineOptions extends MvccStoreOptions {
+  /** Database size at which writes are refused with SpaceExceededError. Default 2 GiB (etcd's). */
+  quotaBytes?: number;
+  /** Bytes per snapshot chunk. Default 256 KiB. */
+  snapshotChunkBytes?: number;
+}
+
+/** A point-in-time copy of the store, being streamed to a follower. */
+export interface KvSnapshotSource {
+  readonly position: KvLogPosition;
+  readonly bytes: number;
+  chunks(): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A snapshot being received into a staged file beside the live one. */
+export interface KvSnapshotSink {
+  write(chunk: Uint8Array): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** No complete staged snapshot for the index asked to install. */
+export class StagedSnapshotMissingError extends PontoonError {
+  readonly snapshotIndex: number;
+  constructor(file: string, snapshotIndex: number) {
+    super('ERR_STAGED_SNAPSHOT_MISSING', `no complete staged snapshot ${file} for index ${snapshotIndex}`);
+    this.snapshotIndex = snapshotIndex;
+  }
+}
+
+const STAGED = '.staged-';
+const COPY = '.copy-';
+
+export class KvStateMachine {
+  readonly file: string;
+  private readonly storeInstance: MvccStore;
+  private readonly quotaBytes: number;
+  private readonly chunkBytes: number;
+  private copies = 0;
+  private closed = false;
+
+  private constructor(file: string, store: MvccStore, options: KvStateMachineOptions) {
+    this.file = file;
+    this.storeInstance = store;
+    this.quotaBytes = options.quotaBytes ?? DEFAULT_QUOTA_BYTES;
+    this.chunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
+  }
+
+  /**
+   * Opens (or creates) the store in `file`, checking it (see MvccStoreOptions.verify) and reading
+   * its position from the meta row. A corrupt file throws KvCorruptionError naming it.
+   */
+  static async open(file: string, options: KvStateMachineOptions = {}): Promise<KvStateMachine> {
+    return new KvStateMachine(file, MvccStore.open(file, options), options);
+  }
+
+  /** The store, for reads (range, hashKV, leases) and for observing committed changes. */
+  get store(): MvccStore {
+    if (this.closed) throw new StoreClosedError();
+    return this.storeInstance;
+  }
+
+  /** The position of the last applied entry, as durably recorded with its effects. */
+  position(): KvLogPosition {
+    return this.store.applied;
+  }
+
+  /** The database's size in bytes (what the quota is compared with). */
+  sizeBytes(): number {
+    const db = this.store.database;
+    return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+  }
+
+  /**
+   * Applies contiguous committed entries following position() in one SQLite transaction that
+   * also records the last entry's position. Returns one result per entry. A command that fails by
+   * etcd's rules (compacted, lease not found, space exceeded, bad input) is a result; anything
+   * else rolls the whole batch back and throws.
+   */
+  applyBatch(entries: readonly Readonly<Entry>[]): KvApplyResult[] {
+    const store = this.store;
+    if (entries.length === 0) return [];
+    let expected = store.applied.index + 1;
+    for (const e of entries) {
+      if (e.index !== expected) {
+        throw new AssertionError({ message: `applyBatch: entry index ${e.index} where ${expected} was expected (applied ${store.applied.index})` });
+      }
+      expected++;
+    }
+    return store.transaction(() => {
+      const results = entries.map((e) => (e.type === EntryType.EntryNormal && e.data.length > 0 ? this.applyCommand(e.data) : undefined));
+      const last = entries[entries.length - 1]!;
+      store.setApplied(last.index, last.term);
+      return results;
+    });
+  }
+
+  private applyCommand(data: Uint8Array): KvApplyResult {
+    try {
+      const command = decodeCommand(data);
+      checkQuota(command, this.sizeBytes(), this.quotaBytes);
+      return { ok: true, response: this.dispatch(command) };
+    } catch (err) {
+      // Corruption is not a command's failure: it stops the batch (and the node).
+      if (err instanceof PontoonError && !(err instanceof KvCorruptionError)) return { ok: false, error: err };
+      throw err;
+    }
+  }
+
+  private dispatch(command: KvCommand): KvResponse {
+    const store = this.store;
+    switch (command.op) {
+      case 'put':
+        return store.put(command.request);
+      case 'deleteRange':
+        return store.deleteRange(command.request);
+      case 'txn':
+        return store.txn(command.request);
+      case 'compact':
+        return store.compact(command.request);
+      case 'leaseGrant':
+        return store.leaseGrant(command.request);
+      case 'leaseRevoke':
+        return store.leaseRevoke(command.request);
+    }
+  }
+
+  /**
+   * A point-in-time copy of the database (`VACUUM INTO` a temporary file beside it), whose
+   * position is read from the copy's own meta row. Applies may continue while it is streamed.
+   */
+  async openSnapshot(): Promise<KvSnapshotSource> {
+    const store = this.store;
+    const copy = `${this.file}${COPY}${process.pid}-${++this.copies}`;
+    await rm(copy, { force: true });
+    store.database.prepare('VACUUM INTO ?').run(copy);
+    let meta;
+    try {
+      meta = verifyFile(copy);
+    } catch (err) {
+      await rm(copy, { force: true });
+      throw err;
+    }
+    const bytes = (await stat(copy)).size;
+    const chunkBytes = this.chunkBytes;
+    let handle: FileHandle | undefined;
+    return {
+      position: { index: meta.appliedIndex, term: meta.appliedTerm },
+      bytes,
+      async *chunks() {
+        handle = await openFile(copy, 'r');
+        for (let offset = 0; offset < bytes; ) {
+          const buf = Buffer.allocUnsafe(Math.min(chunkBytes, bytes - offset));
+          const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+          if (bytesRead === 0) throw new KvCorruptionError(copy, `snapshot copy ended at ${offset} of ${bytes} bytes`);
+          offset += bytesRead;
+          yield buf.subarray(0, bytesRead);
+        }
+      },
+      async close() {
+        await handle?.close();
+        await rm(copy, { force: true });
+      },
+    };
+  }
+
+  /** Starts receiving a snapshot into a staged file, removing any earlier staged one. */
+  async receiveSnapshot(snapshot: KvLogPosition): Promise<KvSnapshotSink> {
+    await this.removeStaged();
+    const staged = this.stagedFile(snapshot.index);
+    const partial = `${staged}.partial`;
+    const handle = await openFile(partial, 'w');
+    let open = true;
+    return {
+      async write(chunk) {
+        await handle.write(chunk);
+      },
+      async finish() {
+        await handle.sync();
+        await handle.close();
+        open = false;
+        // Only a complete, durable copy gets the staged name that installSnapshot looks for.
+        await rename(partial, staged);
+        await syncDirectory(dirname(staged));
+      },
+      async abort() {
+        if (open) await handle.close();
+        open = false;
+        await rm(partial, { force: true });
+      },
+    };
+  }
+
+  /**
+   * Replaces the live database with the staged copy for `snapshotIndex`: the copy is verified,
+   * the live database closed, the copy renamed over it (atomic: a crash leaves one or the other),
+   * and the store reopened. Returns the installed position.
+   */
+  async installSnapshot(snapshotIndex: number): Promise<KvLogPosition> {
+    if (this.closed) throw new StoreClosedError();
+    const staged = this.stagedFile(snapshotIndex);
+    try {
+      await stat(staged);
+    } catch {
+      throw new StagedSnapshotMissingError(staged, snapshotIndex);
+    }
+    verifyFile(staged);
+    await this.storeInstance.replaceFile(async () => {
+      // A clean close checkpointed and removed the WAL; a stale one must never meet the new file.
+      await rm(`${this.file}-wal`, { force: true });
+      await rm(`${this.file}-shm`, { force: true });
+      await rename(staged, this.file);
+      await syncDirectory(dirname(this.file));
+    });
+    return this.storeInstance.applied;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.storeInstance.close();
+  }
+
+  private stagedFile(index: number): string {
+    return `${this.file}${STAGED}${index}`;
+  }
+
+  private async removeStaged(): Promise<void> {
+    const dir = dirname(this.file);
+    const prefix = `${basename(this.file)}${STAGED}`;
+    for (const name of await readdir(dir)) {
+      if (name.startsWith(prefix)) await rm(join(dir, name), { force: true });
+    }
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await openFile(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * The MVCC store: etcd 3.4's KV data model (revisions, ranges at past revisions, txn, compaction,
+ * leases, HashKV) on one SQLite database. Every call is synchronous and atomic: a write is one
+ * SQLite transaction (or a savepoint inside the caller's, see `transaction`), and a call that
+ * throws has changed nothing.
+ *
+ * This is the state machine's state, not a replicated store: determinism is the caller's (apply
+ * the same calls in the same order on every member and they agree, HashKV included).
+ */
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { applyDeleteRange } from './delete-range.js';
+import {
+  CompactedError,
+  FutureRevisionError,
+  InvalidRequestError,
+  KvCorruptionError,
+  LeaseExistsError,
+  LeaseNotFoundError,
+  LeaseTtlTooLargeError,
+  StoreClosedError,
+} from './errors.js';
+import { hashByRev } from './hash.js';
+import { isCorruptionCode, verifyDatabase, verifyMetaOnly } from './integrity.js';
+import { KeyIndexTable } from './key-index-table.js';
+import { LeaseTable } from './lease-table.js';
+import { INITIAL_META, type Meta, MetaTable } from './meta.js';
+import { applyPut } from './put.js';
+import { applyRange } from './range.js';
+import { RevisionStore } from './revision-store.js';
+import { createSchema } from './schema.js';
+import { type Change, StoreTxn, type StoreTables } from './store-txn.js';
+import { applyTxn } from './txn.js';
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  HashKVResponse,
+  Lease,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
+} from './types.js';
+import {
+  DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_MAX_TXN_OPS,
+  checkDeleteRequest,
+  checkIntervals,
+  checkPutRequest,
+  checkRangeRequest,
+  checkRequestSize,
+  checkTxnRequest,
+} from './validate.js';
+
+/** etcd's MaxLeaseTTL, in seconds. */
+export const MAX_LEASE_TTL = 9_000_000_000;
+/**
+ * etcd's minimum lease TTL with its default timing: ceil(1.5 election timeouts) = ceil(1.5 s) = 2 s
+ * for a 1000 ms election timeout.
+ */
+export const DEFAULT_MIN_LEASE_TTL = 2;
+
+export interface MvccStoreOptions {
+  /** Maximum compares or operations on one level of a txn (etcd --max-txn-ops). Default 128. */
+  maxTxnOps?: number;
+  /** Grants below this TTL (seconds) get this TTL. Default 2, etcd's with its default timing. */
+  minLeaseTtl?: number;
+  /** Maximum bytes of keys and values in one request (etcd --max-request-bytes). Default 1.5 MiB. */
+  maxRequestBytes?: number;
+  /**
+   * SQLite's synchronous setting. 'full' (the default) makes every commit durable on return;
+   * 'normal' may lose the last commits on power loss (never corrupts).
+   */
+  synchronous?: 'full' | 'normal';
+  /**
+   * How to check the file on open: 'quick' (the default: SQLite's quick_check, which reads every
+   * page once, plus the meta row's checksum), 'full' (integrity_check, also every index entry) or
+   * 'meta' (the meta row's checksum only, for a fast start when the file is trusted). Rows are
+   * checked against their checksums on every read whatever this says.
+   */
+  verify?: 'quick' | 'full' | 'meta';
+}
+
+/**
+ * Creates an empty store file atomically: built under a temporary name, synced, renamed into
+ * place, directory synced. So a file at the store's path is always a complete store.
+ */
+function createStoreFile(file: string): void {
+  const temp = `${file}.init-${process.pid}`;
+  rmSync(temp, { force: true });
+  const db = new Database(temp);
+  try {
+    db.transaction(() => {
+      createSchema(db);
+      new MetaTable(db, temp).write(INITIAL_META);
+    })();
+  } finally {
+    db.close();
+  }
+  const fd = openSync(temp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+function openDatabase(file: string, options: MvccStoreOptions): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
+    throw err;
+  }
+  try {
+    if (file !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    return db;
+  } catch (err) {
+    db.close();
+    if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
+    throw err;
+  }
+}
+
+/** Called after each committed write with the revision it made and its changes in order. */
+export type ChangesListener = (revision: number, changes: readonly Change[]) => void;
+
+/** A write the store made, for observers (the watch hub). */
+export type { Change } from './store-txn.js';
+
+export class MvccStore {
+  /** The database file. */
+  readonly file: string;
+  private db: Database.Database;
+  private tables: StoreTables;
+  private meta: MetaTable;
+  private readonly options: MvccStoreOptions;
+  private readonly restoredListeners = new Set<() => void>();
+  private state: Meta;
+  private readonly maxTxnOps: number;
+  private readonly minLeaseTtl: number;
+  private readonly maxRequestBytes: number;
+  private readonly listeners = new Set<ChangesListener>();
+  private pending: { revision: number; changes: Change[] }[] = [];
+  private closed = false;
+
+  private constructor(db: Database.Database, file: string, options: MvccStoreOptions) {
+    this.file = file;
+    this.options = options;
+    this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+    this.minLeaseTtl = options.minLeaseTtl ?? DEFAULT_MIN_LEASE_TTL;
+    this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    const verify = options.verify ?? 'quick';
+    const found = verify === 'meta' ? verifyMetaOnly(db, file) : verifyDatabase(db, file, verify === 'full');
+    if (found === undefined) {
+      // Files are created complete (see createStoreFile): an existing file without our tables is
+      // damaged (truncated to nothing, say), never "new". Only a memory database starts empty.
+      if (file !== ':memory:') throw new KvCorruptionError(file, 'no Pontoon KV tables (empty or truncated file)');
+      db.transaction(() => createSchema(db))();
+    }
+    this.db = db;
+    this.tables = { keyIndex: new KeyIndexTable(db, file), revisions: new RevisionStore(db, file), leases: new LeaseTable(db) };
+    this.meta = new MetaTable(db, file);
+    if (found === undefined) this.meta.write(INITIAL_META);
+    this.state = this.meta.read() ?? INITIAL_META;
+  }
+
+  /**
+   * Opens (or creates) the store in the SQLite file at `file` (':memory:' for a throwaway one).
+   * Reads only the meta row: no history is replayed.
+   */
+  static open(file: string, options: MvccStoreOptions = {}): MvccStore {
+    if (file !== ':memory:' && !existsSync(file)) createStoreFile(file);
+    const db = openDatabase(file, options);
+    try {
+      return new MvccStore(db, file, options);
+    } catch (err) {
+      db.close();
+      if (isCorruptionCode(err)) throw new KvCorruptionError(file, (err as Error).message, { cause: err });
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces the database file under the open store: closes it, runs `install` (which puts the
+   * new file in place, e.g. by rename), reopens and checks it, and tells the restored listeners
+   * (the watch hub moves its watchers back to catch-up). If reopening fails the store stays closed.
+   */
+  async replaceFile(install: () => Promise<void>): Promise<void> {
+    this.checkOpen();
+    this.db.close();
+    this.closed = true;
+    await install();
+    const db = openDatabase(this.file, this.options);
+    try {
+      const verify = this.options.verify ?? 'quick';
+      const found = verify === 'meta' ? verifyMetaOnly(db, this.file) : verifyDatabase(db, this.file, verify === 'full');
+      if (found === undefined) throw new KvCorruptionError(this.file, 'replacement is not a Pontoon KV store (no tables)');
+      this.db = db;
+      this.tables = { keyIndex: new KeyIndexTable(db, this.file), revisions: new RevisionStore(db, this.file), leases: new LeaseTable(db) };
+      this.meta = new MetaTable(db, this.file);
+      this.state = found;
+      this.closed = false;
+    } catch (err) {
+      db.close();
+      throw this.corruption(err);
+    }
+    for (const listener of this.restoredListeners) listener();
+  }
+
+  /** Observes replaceFile(): the whole state changed at once. Returns a function that stops observing. */
+  onRestored(listener: () => void): () => void {
+    this.restoredListeners.add(listener);
+    return () => this.restoredListeners.delete(listener);
+  }
+
+  /** Opens the store on a database the caller opened (and closes). */
+  static onDatabase(db: Database.Database, file: string, options: MvccStoreOptions = {}): MvccStore {
+    return new MvccStore(db, file, options);
+  }
+
+  /** The current revision (1 for an empty store). */
+  get revision(): number {
+    return this.state.revision;
+  }
+
+  /** The compact revision, -1 before the first compaction. */
+  get compactRevision(): number {
+    return this.state.compactRevision;
+  }
+
+  /** The Raft position of the last applied entry, as written with the data. */
+  get applied(): { index: number; term: number } {
+    return { index: this.state.appliedIndex, term: this.state.appliedTerm };
+  }
+
+  /** The underlying database, for the apply layer (one transaction per batch) and snapshots. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  /** Observes committed writes. Returns a function that stops observing. */
+  onChanges(listener: ChangesListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction: every store call made inside commits or rolls back with
+   * it. Used by the apply layer to apply a batch of entries and its Raft position atomically.
+   */
+  transaction<T>(fn: () => T): T {
+    this.checkOpen();
+    const outer = !this.db.inTransaction;
+    const saved = { ...this.state };
+    const pendingMark = this.pending.length;
+    try {
+      const out = this.db.transaction(fn)();
+      if (outer) this.flushChanges();
+      return out;
+    } catch (err) {
+      // The transaction (or savepoint) rolled back: so do the revision and the unsent changes.
+      this.state = saved;
+      this.pending.length = pendingMark;
+      throw this.corruption(err);
+    }
+  }
+
+  /** Records the Raft position of the entry being applied, in the current transaction. */
+  setApplied(index: number, term: number): void {
+    this.state = { ...this.state, appliedIndex: index, appliedTerm: term };
+    this.meta.write(this.state);
+  }
+
+  range(r: RangeRequest): RangeResponse {
+    this.checkOpen();
+    checkRangeRequest(r);
+    try {
+      return applyRange(this.readTxn(), r);
+    } catch (err) {
+      throw this.corruption(err);
+    }
+  }
+
+  put(r: PutRequest): PutResponse {
+    checkPutRequest(r);
+    checkRequestSize({ put: r }, this.maxRequestBytes);
+    const lease = r.lease ?? 0n;
+    if (lease !== 0n && this.tables.leases.ttl(lease) === undefined) throw new LeaseNotFoundError(lease);
+    return this.write((txn) => applyPut(txn, r));
+  }
+
+  deleteRange(r: DeleteRangeRequest): DeleteRangeResponse {
+    checkDeleteRequest(r);
+    return this.write((txn) => applyDeleteRange(txn, r));
+  }
+
+  txn(r: TxnRequest): TxnResponse {
+    checkTxnRequest(r, this.maxTxnOps);
+    checkIntervals(r.success);
+    checkIntervals(r.failure);
+    checkRequestSize({ txn: r }, this.maxRequestBytes);
+    return this.write((txn) => applyTxn(txn, r, (id) => this.tables.leases.ttl(id) !== undefined));
+  }
+
+  /**
+   * Drops the history at and below `revision` except each key's value as of it. Reads below it
+   * answer CompactedError; it does not change the revision.
+   */
+  compact(r: CompactionRequest): CompactionResponse {
+    if (!Number.isSafeInteger(r.revision) || r.revision < 0) {
+      throw new InvalidRequestError('compact.revision', `must be a non-negative safe integer, got ${String(r.revision)}`);
+    }
+    return this.transaction(() => {
+      if (r.revision <= this.state.compactRevision) throw new CompactedError(this.state.compactRevision, r.revision);
+      if (r.revision > this.state.revision) throw new FutureRevisionError(this.state.revision, r.revision);
+      const available = new Set<string>();
+      for (const ki of this.tables.keyIndex.all()) {
+        ki.compact(r.revision, available);
+        if (ki.isEmpty()) this.tables.keyIndex.delete(ki.key);
+        else this.tables.keyIndex.save(ki);
+      }
+      this.tables.revisions.deleteBelow(r.revision, available);
+      this.state = { ...this.state, compactRevision: r.revision };
+      this.meta.write(this.state);
+      return { header: { revision: this.state.revision } };
+    });
+  }
+
+  /** Grants a lease (the store picks the id when none is given: deterministic on every member). */
+  leaseGrant(r: LeaseGrantRequest): LeaseGrantResponse {
+    if (!Number.isSafeInteger(r.ttl)) throw new InvalidRequestError('leaseGrant.ttl', `must be a safe integer, got ${String(r.ttl)}`);
+    if (r.id !== undefined && (typeof r.id !== 'bigint' || r.id < 0n || r.id >= 2n ** 63n)) {
+      throw new InvalidRequestError('leaseGrant.id', 'must be a bigint in [0, 2^63)');
+    }
+    if (r.ttl > MAX_LEASE_TTL) throw new LeaseTtlTooLargeError(r.ttl);
+    return this.transaction(() => {
+      let id = r.id ?? 0n;
+      let nextLeaseId = this.state.nextLeaseId;
+      if (id === 0n) {
+        while (this.tables.leases.ttl(nextLeaseId) !== undefined) nextLeaseId++;
+        id = nextLeaseId++;
+      } else if (this.tables.leases.ttl(id) !== undefined) {
+        throw new LeaseExistsError(id);
+      }
+      const ttl = Math.max(r.ttl, this.minLeaseTtl);
+      this.tables.leases.grant(id, ttl);
+      this.state = { ...this.state, nextLeaseId };
+      this.meta.write(this.state);
+      return { header: { revision: this.state.revision }, id, ttl };
+    });
+  }
+
+  /** Revokes a lease: its keys are deleted in one revision (in key order, as etcd does). */
+  leaseRevoke(r: LeaseRevokeRequest): LeaseRevokeResponse {
+    if (typeof r.id !== 'bigint') throw new InvalidRequestError('leaseRevoke.id', 'must be a bigint');
+    return this.write((txn) => {
+      if (this.tables.leases.ttl(r.id) === undefined) throw new LeaseNotFoundError(r.id);
+      for (const key of this.tables.leases.keys(r.id)) txn.deleteRange(key, undefined);
+      this.tables.leases.remove(r.id);
+      return { header: { revision: 0 } };
+    }, true);
+  }
+
+  /** The lease, with its attached keys, or undefined when it is not granted. */
+  lease(id: bigint): Lease | undefined {
+    this.checkOpen();
+    const ttl = this.tables.leases.ttl(id);
+    return ttl === undefined ? undefined : { id, ttl, keys: this.tables.leases.keys(id) };
+  }
+
+  /** Every granted lease, by id. */
+  leases(): { id: bigint; ttl: number }[] {
+    this.checkOpen();
+    return this.tables.leases.list();
+  }
+
+  /** etcd's HashKV at `revision` (0: the current one). */
+  hashKV(revision = 0): HashKVResponse {
+    this.checkOpen();
+    if (!Number.isSafeInteger(revision) || revision < 0) {
+      throw new InvalidRequestError('hashKV.revision', `must be a non-negative safe integer, got ${String(revision)}`);
+    }
+    const { compactRevision, revision: current } = this.state;
+    if (revision > 0 && revision <= compactRevision) throw new CompactedError(compactRevision, revision);
+    if (revision > current) throw new FutureRevisionError(current, revision);
+    const rev = revision === 0 ? current : revision;
+    const hash = hashByRev(rev, compactRevision, this.tables.keyIndex.all(), this.tables.revisions.upTo(rev));
+    return { header: { revision: current }, hash, compactRevision };
+  }
+
+  /** The changes of the revisions in [from, to], for watchers catching up from history. */
+  changesBetween(from: number, to: number): { revision: number; changes: Change[] }[] {
+    this.checkOpen();
+    const out: { revision: number; changes: Change[] }[] = [];
+    for (const row of this.tables.revisions.between(from, to)) {
+      let last = out[out.length - 1];
+      if (last === undefined || last.revision !== row.main) {
+        last = { revision: row.main, changes: [] };
+        out.push(last);
+      }
+      const kv = row.tombstone ? { ...row.kv, modRevision: row.main } : row.kv;
+      last.changes.push({ kv, tombstone: row.tombstone });
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private readTxn(): StoreTxn {
+    return new StoreTxn(this.tables, this.state.revision, this.state.compactRevision);
+  }
+
+  /**
+   * One write transaction: runs `fn`, raises the revision when it changed something, writes the
+   * meta row. `headerAfter`: set the response's header revision to the revision after the write
+   * (etcd's lessor answers with the server's current revision).
+   */
+  private write<T extends { header: { revision: number } }>(fn: (txn: StoreTxn) => T, headerAfter = false): T {
+    return this.transaction(() => {
+      const txn = this.readTxn();
+      const out = fn(txn);
+      if (txn.changes.length > 0) {
+        this.state = { ...this.state, revision: this.state.revision + 1 };
+        this.meta.write(this.state);
+        this.pending.push({ revision: this.state.revision, changes: txn.changes });
+      }
+      if (headerAfter) out.header.revision = this.state.revision;
+      return out;
+    });
+  }
+
+  private flushChanges(): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) for (const listener of this.listeners) listener(p.revision, p.changes);
+  }
+
+  /** SQLite's corruption codes become KvCorruptionError naming the file; other errors pass. */
+  private corruption(err: unknown): unknown {
+    return isCorruptionCode(err) ? new KvCorruptionError(this.file, (err as Error).message, { cause: err }) : err;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}

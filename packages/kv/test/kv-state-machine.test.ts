@@ -1,0 +1,276 @@
+/**
+ * The apply layer: batches in one transaction with the Raft position, reopen without replay,
+ * point-in-time snapshots streamed and installed atomically, corruption detection, the quota.
+ */
+import { type Entry, EntryType } from '@pontoon/raft';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  InvalidRequestError,
+  KvCorruptionError,
+  KvStateMachine,
+  LeaseNotFoundError,
+  MvccStore,
+  SpaceExceededError,
+  StagedSnapshotMissingError,
+  WatchHub,
+  encodeCommand,
+  utf8,
+} from '../src/index.js';
+import type { KvApplyResult, KvCommand } from '../src/index.js';
+
+let dir: string;
+const open: KvStateMachine[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pontoon-kv-'));
+});
+afterEach(() => {
+  for (const sm of open.splice(0)) sm.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function machine(name = 'kv.db', options = {}): Promise<KvStateMachine> {
+  const sm = await KvStateMachine.open(join(dir, name), options);
+  open.push(sm);
+  return sm;
+}
+
+let nextIndex = 1;
+function entries(term: number, ...commands: (KvCommand | null)[]): Entry[] {
+  return commands.map((c) => ({
+    index: nextIndex++,
+    term,
+    type: EntryType.EntryNormal,
+    data: c === null ? new Uint8Array(0) : encodeCommand(c),
+  }));
+}
+beforeEach(() => {
+  nextIndex = 1;
+});
+
+const put = (k: string, v: string, lease?: bigint): KvCommand => ({ op: 'put', request: lease === undefined ? { key: utf8(k), value: utf8(v) } : { key: utf8(k), value: utf8(v), lease } });
+
+describe('applyBatch', () => {
+  it('applies a batch with one result per entry and records the last position', async () => {
+    const sm = await machine();
+    expect(sm.position()).toEqual({ index: 0, term: 0 });
+    const results = sm.applyBatch(entries(1, null, put('a', '1'), put('b', '2', 9n), { op: 'deleteRange', request: { key: utf8('a') } }));
+    expect(results[0]).toBeUndefined();
+    expect(results[1]).toEqual({ ok: true, response: { header: { revision: 2 } } });
+    expect(results[2]!.ok).toBe(false);
+    expect((results[2] as { error: unknown }).error).toBeInstanceOf(LeaseNotFoundError);
+    expect(results[3]).toEqual({ ok: true, response: { header: { revision: 3 }, deleted: 1, prevKvs: [] } });
+    expect(sm.position()).toEqual({ index: 4, term: 1 });
+    expect(sm.store.revision).toBe(3);
+  });
+
+  it('advances over conf changes and answers undecodable commands with a typed error', async () => {
+    const sm = await machine();
+    const results = sm.applyBatch([
+      { index: 1, term: 2, type: EntryType.EntryConfChange, data: Uint8Array.of(1, 2, 3) },
+      { index: 2, term: 2, type: EntryType.EntryNormal, data: Uint8Array.of(0xc1) },
+      { index: 3, term: 2, type: EntryType.EntryNormal, data: encodeCommand({ op: 'nope' } as unknown as KvCommand) },
+    ]);
+    expect(results[0]).toBeUndefined();
+    expect((results[1] as { error: unknown }).error).toBeInstanceOf(InvalidRequestError);
+    expect((results[2] as { error: unknown }).error).toBeInstanceOf(InvalidRequestError);
+    expect(sm.position()).toEqual({ index: 3, term: 2 });
+    expect(sm.store.revision).toBe(1);
+  });
+
+  it('refuses entries that do not follow the position', async () => {
+    const sm = await machine();
+    sm.applyBatch(entries(1, put('a', '1')));
+    expect(() => sm.applyBatch([{ index: 3, term: 1, type: EntryType.EntryNormal, data: encodeCommand(put('b', '1')) }])).toThrow(/index 3 where 2/);
+    expect(sm.position()).toEqual({ index: 1, term: 1 });
+  });
+
+  it('rolls the whole batch back, position included, when applying fails', async () => {
+    const sm = await machine();
+    sm.applyBatch(entries(1, put('a', '1')));
+    const store = sm.store;
+    const realPut = store.put.bind(store);
+    store.put = (r) => {
+      if (Buffer.from(r.key).toString() === 'boom') throw new Error('disk I/O error');
+      return realPut(r);
+    };
+    expect(() => sm.applyBatch(entries(1, put('b', '1'), put('boom', '1')))).toThrow('disk I/O error');
+    expect(sm.position()).toEqual({ index: 1, term: 1 });
+    expect(store.revision).toBe(2);
+    expect(store.range({ key: utf8('b') }).kvs).toEqual([]);
+  });
+
+  it('reopens at the recorded position with the data, reading only the meta row', async () => {
+    const sm = await machine();
+    sm.applyBatch(entries(3, put('a', '1'), put('b', '2'), { op: 'compact', request: { revision: 2 } }));
+    const hash = sm.store.hashKV().hash;
+    sm.close();
+    open.splice(0);
+    const again = await machine('kv.db', { verify: 'meta' });
+    expect(again.position()).toEqual({ index: 3, term: 3 });
+    expect(again.store.revision).toBe(3);
+    expect(again.store.compactRevision).toBe(2);
+    expect(again.store.hashKV().hash).toBe(hash);
+  });
+});
+
+describe('snapshots', () => {
+  it('streams a point-in-time copy that another member installs atomically', async () => {
+    const leader = await machine('leader.db', { snapshotChunkBytes: 1024 });
+    leader.applyBatch(entries(1, ...Array.from({ length: 50 }, (_, i) => put(`k${i}`, 'x'.repeat(100)))));
+    const atCopy = leader.store.hashKV();
+    const source = await leader.openSnapshot();
+    // Applies go on while the copy is streamed; the copy must not see them.
+    leader.applyBatch(entries(1, put('late', 'y')));
+    expect(source.position).toEqual({ index: 50, term: 1 });
+
+    const follower = await machine('follower.db');
+    const sink = await follower.receiveSnapshot(source.position);
+    let chunks = 0;
+    for await (const chunk of source.chunks()) {
+      expect(chunk.length).toBeLessThanOrEqual(1024);
+      await sink.write(chunk);
+      chunks++;
+    }
+    expect(chunks).toBe(Math.ceil(source.bytes / 1024));
+    await sink.finish();
+    await source.close();
+    expect(await follower.installSnapshot(50)).toEqual({ index: 50, term: 1 });
+    expect(follower.position()).toEqual({ index: 50, term: 1 });
+    expect(follower.store.hashKV()).toEqual(atCopy);
+    expect(follower.store.range({ key: utf8('late') }).kvs).toEqual([]);
+    // The follower goes on applying from there, as the leader did.
+    nextIndex = 51;
+    follower.applyBatch(entries(1, put('late', 'y')));
+    expect(follower.store.hashKV()).toEqual(leader.store.hashKV());
+  });
+
+  it('keeps the store object and its watchers across an install; they catch up from the new history', async () => {
+    const leader = await machine('leader.db');
+    leader.applyBatch(entries(1, put('a', '1'), put('b', '2'), put('a', '3')));
+    const follower = await machine('follower.db');
+    const hub = new WatchHub(follower.store);
+    const watcher = hub.watch({ key: utf8('a'), startRevision: 1 });
+    const store = follower.store;
+    const source = await leader.openSnapshot();
+    const sink = await follower.receiveSnapshot(source.position);
+    for await (const chunk of source.chunks()) await sink.write(chunk);
+    await sink.finish();
+    await source.close();
+    await follower.installSnapshot(3);
+    expect(follower.store).toBe(store);
+    const got: string[] = [];
+    for await (const resp of watcher) {
+      for (const e of resp.events) got.push(`${e.type} ${Buffer.from(e.kv.value).toString()}@${e.kv.modRevision}`);
+      if (got.length >= 2) break;
+    }
+    expect(got).toEqual(['put 1@2', 'put 3@4']);
+    hub.close();
+  });
+
+  it('installs nothing from an aborted or missing stream, and refuses a corrupt staged copy', async () => {
+    const leader = await machine('leader.db');
+    leader.applyBatch(entries(1, put('a', '1')));
+    const follower = await machine('follower.db');
+    const source = await leader.openSnapshot();
+    const sink = await follower.receiveSnapshot(source.position);
+    for await (const chunk of source.chunks()) await sink.write(chunk);
+    await sink.abort();
+    await expect(follower.installSnapshot(1)).rejects.toBeInstanceOf(StagedSnapshotMissingError);
+
+    const sink2 = await follower.receiveSnapshot(source.position);
+    let first = true;
+    for await (const chunk of source.chunks()) {
+      if (first) {
+        await sink2.write(chunk.subarray(0, chunk.length >> 1));
+        first = false;
+      }
+    }
+    await sink2.finish();
+    await source.close();
+    await expect(follower.installSnapshot(1)).rejects.toBeInstanceOf(KvCorruptionError);
+    expect(follower.position()).toEqual({ index: 0, term: 0 });
+  });
+});
+
+describe('corruption', () => {
+  async function written(): Promise<string> {
+    const sm = await machine('victim.db');
+    sm.applyBatch(entries(1, put('key-1', 'VALUE-MARKER-0123456789'), put('key-2', 'other')));
+    sm.close();
+    open.splice(0);
+    return join(dir, 'victim.db');
+  }
+
+  it('detects a flipped byte inside a value and names the file', async () => {
+    const file = await written();
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf(Buffer.from('VALUE-MARKER'));
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 3] ^= 0x01;
+    writeFileSync(file, bytes);
+    const sm = await machine('victim.db');
+    expect(sm.store.range({ key: utf8('key-2') }).kvs).toHaveLength(1);
+    let error: unknown;
+    try {
+      sm.store.range({ key: utf8('key-1') });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(KvCorruptionError);
+    expect((error as KvCorruptionError).file).toBe(file);
+  });
+
+  it('detects a truncated file on open', async () => {
+    const file = await written();
+    truncateSync(file, Math.floor(statSync(file).size / 2));
+    await expect(KvStateMachine.open(file)).rejects.toSatisfy((err: unknown) => err instanceof KvCorruptionError && err.file === file);
+  });
+
+  it('detects a file truncated to nothing (never taken for a new store)', async () => {
+    const file = await written();
+    truncateSync(file, 0);
+    await expect(KvStateMachine.open(file)).rejects.toSatisfy((err: unknown) => err instanceof KvCorruptionError && err.file === file);
+  });
+
+  it('detects a flipped byte in the meta row', async () => {
+    const file = await written();
+    const db = MvccStore.open(file).database;
+    db.prepare('UPDATE meta SET applied_index = applied_index + 1').run();
+    db.close();
+    await expect(KvStateMachine.open(file, { verify: 'meta' })).rejects.toBeInstanceOf(KvCorruptionError);
+  });
+
+  it('refuses a database that is not a KV store', async () => {
+    const file = join(dir, 'foreign.db');
+    writeFileSync(file, Buffer.alloc(4096, 7));
+    await expect(KvStateMachine.open(file)).rejects.toBeInstanceOf(KvCorruptionError);
+  });
+});
+
+describe('quota', () => {
+  it('answers puts, txns with puts and grants with space exceeded, but lets deletes and compactions through', async () => {
+    const sm = await machine('small.db', { quotaBytes: 64 * 1024 });
+    let results: KvApplyResult[] = [];
+    for (let i = 0; i < 100 && !results.some((r) => r?.ok === false); i++) {
+      results = sm.applyBatch(entries(1, put(`k${i}`, 'v'.repeat(2000))));
+    }
+    const refused = results.find((r) => r?.ok === false) as unknown as { error: SpaceExceededError };
+    expect(refused.error).toBeInstanceOf(SpaceExceededError);
+    expect(refused.error.etcdMessage).toBe('etcdserver: mvcc: database space exceeded');
+    const revision = sm.store.revision;
+    const more = sm.applyBatch(
+      entries(
+        1,
+        { op: 'txn', request: { compare: [], success: [{ put: { key: utf8('t'), value: utf8('v') } }], failure: [] } },
+        { op: 'leaseGrant', request: { ttl: 10 } },
+        { op: 'deleteRange', request: { key: utf8('k0') } },
+        { op: 'compact', request: { revision: 2 } },
+      ),
+    );
+    expect(more.map((r) => r?.ok)).toEqual([false, false, true, true]);
+    expect(sm.store.revision).toBe(revision + 1);
+  });
+});
