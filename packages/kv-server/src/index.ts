@@ -36,3 +36,11 @@ export {
 } from './member-id.js';
 export * from './cli/index.js';
 export { checkDataDirIdentity, type DataDirIdentity, type RestartFlags } from './data-dir-identity.js';
+export {
+  startEtcdGrpcServer,
+  type EtcdGrpcServer,
+  type EtcdGrpcServerOptions,
+  type EtcdServerTls,
+} from './server/etcd-grpc-server.js';
+export { StaticEtcdIds, etcdIdOf, type EtcdIds, type EtcdMemberRecord } from './server/etcd-ids.js';
+export { ETCD_VERSION } from './server/maintenance-service.js';

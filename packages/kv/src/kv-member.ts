@@ -31,7 +31,7 @@ import {
   RequestTimeoutError,
   RequestTooLargeError,
 } from './errors.js';
-import { KvStateMachine, type KvApplyResult, type KvResponse, type KvStateMachineOptions } from './kv-state-machine.js';
+import { KvStateMachine, type KvApplyResult, type KvResponse, type KvSnapshotSource, type KvStateMachineOptions } from './kv-state-machine.js';
 import { Lessor, NotPrimaryError } from './lessor.js';
 import { MemberStateMachine } from './member-state-machine.js';
 import { MAX_LEASE_TTL } from './mvcc-store.js';
@@ -40,6 +40,7 @@ import type {
   CompactionResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
+  HashKVResponse,
   LeaseGrantResponse,
   LeaseKeepAliveResponse,
   LeaseLeasesResponse,
@@ -369,6 +370,40 @@ export class KvMember {
   async lease(ttl: number, options: CallOptions & { id?: bigint } = {}): Promise<KvLease> {
     const granted = await this.leaseGrant(ttl, options);
     return new KvLease(this, granted.id, granted.ttl, this.clock);
+  }
+
+  // --- Maintenance ---
+
+  /** etcd's HashKV on this member's store at `revision` (0: the current one). */
+  hashKV(revision = 0): HashKVResponse {
+    this.checkOpen();
+    return this.withTerm(this.kv.store.hashKV(revision));
+  }
+
+  /** The store's compact revision on this member. */
+  get compactRevision(): number {
+    return this.kv.store.compactRevision;
+  }
+
+  /** The database's size in bytes on this member (what the quota is compared with). */
+  dbSizeBytes(): number {
+    this.checkOpen();
+    return this.kv.sizeBytes();
+  }
+
+  /**
+   * A consistent point-in-time copy of this member's store, streamed in chunks (etcd's
+   * Maintenance.Snapshot). Close it when done: the copy is a temporary file.
+   */
+  openSnapshot(): Promise<KvSnapshotSource> {
+    this.checkOpen();
+    return this.kv.openSnapshot();
+  }
+
+  /** Rewrites this member's database without its free pages (etcd's Defragment). */
+  defragment(): void {
+    this.checkOpen();
+    this.kv.store.database.exec('VACUUM');
   }
 
   // --- Lifecycle ---

@@ -1,0 +1,117 @@
+/**
+ * pontoon-kv's gRPC server: etcd 3.4's services on one KvMember, listening on one or more
+ * client addresses. Each service lives in its own file; this one binds them, the limits etcd
+ * sets on its gRPC server, and the lifecycle.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_MAX_REQUEST_BYTES, type KvMember } from '@pontoon/kv';
+import { loadEtcdProtos } from '../etcd-protos.js';
+import type { ServerContext } from './call-context.js';
+import { etcdIdOf, type EtcdIds } from './etcd-ids.js';
+import { kvService } from './kv-service.js';
+import { leaseService } from './lease-service.js';
+import { watchService } from './watch-service.js';
+import { maintenanceService } from './maintenance-service.js';
+import { clusterService } from './cluster-service.js';
+import { healthService } from './health-service.js';
+import { lockService } from './lock-service.js';
+import { electionService } from './election-service.js';
+
+/** etcd's grpcOverheadBytes: room above --max-request-bytes for the rest of a message. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+/** TLS on the client port: PEM key and certificate, and the CA that client certificates must chain to. */
+export interface EtcdServerTls {
+  readonly key: Buffer;
+  readonly cert: Buffer;
+  /** Trusted CA for client certificates (--trusted-ca-file). */
+  readonly ca?: Buffer;
+  /** Require and verify client certificates (--client-cert-auth). */
+  readonly clientCertAuth?: boolean;
+}
+
+export interface EtcdGrpcServerOptions {
+  readonly member: KvMember;
+  readonly ids: EtcdIds;
+  /** `host:port` addresses to listen on (port 0: any free port). */
+  readonly listen: string | readonly string[];
+  readonly tls?: EtcdServerTls;
+  /** etcd's --max-request-bytes (default 1.5 MiB). */
+  readonly maxRequestBytes?: number;
+}
+
+export interface EtcdGrpcServer {
+  /** The bound `host:port` addresses, in the order of `listen`. */
+  readonly addresses: readonly string[];
+  /** Stops accepting calls, ends open streams, and closes every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves etcd 3.4's gRPC API (KV, Watch, Lease, Cluster, Maintenance, Auth, Lock, Election,
+ * grpc.health.v1) for `member`. Resolves once every address is bound.
+ */
+export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promise<EtcdGrpcServer> {
+  const { member, ids } = options;
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const closing = new AbortController();
+  const ctx: ServerContext = {
+    member,
+    ids,
+    header: { clusterId: ids.clusterId, memberId: () => etcdIdOf(ids, member.id) },
+    maxRequestBytes,
+    closed: closing.signal,
+  };
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    // etcd's default --grpc-keepalive-min-time: clients may ping every 5 s.
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+  });
+  const services = loadEtcdProtos().services;
+  server.addService(services.KV, kvService(ctx));
+  server.addService(services.Watch, watchService(ctx));
+  server.addService(services.Lease, leaseService(ctx));
+  server.addService(services.Cluster, clusterService(ctx));
+  server.addService(services.Maintenance, maintenanceService(ctx));
+  // etcd 3.4's Auth service without users or roles: every method answers UNIMPLEMENTED
+  // (grpc-js's answer for a method without a handler).
+  server.addService(services.Auth, {});
+  server.addService(services.Lock, lockService(ctx));
+  server.addService(services.Election, electionService(ctx));
+  server.addService(services.Health, healthService(ctx));
+
+  const credentials = options.tls === undefined
+    ? grpc.ServerCredentials.createInsecure()
+    : grpc.ServerCredentials.createSsl(
+        options.tls.ca ?? null,
+        [{ private_key: options.tls.key, cert_chain: options.tls.cert }],
+        options.tls.clientCertAuth === true,
+      );
+  const listen = typeof options.listen === 'string' ? [options.listen] : [...options.listen];
+  const addresses: string[] = [];
+  try {
+    for (const address of listen) {
+      const port = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(address, credentials, (err, p) => (err === null ? resolve(p) : reject(err)));
+      });
+      addresses.push(address.replace(/:\d+$/, `:${port}`));
+    }
+  } catch (err) {
+    server.forceShutdown();
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    addresses,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing.abort();
+        // Open streams (watch, keepalive, observe) never end on their own: end them now.
+        server.forceShutdown();
+        resolve();
+      });
+      return closed;
+    },
+  };
+}

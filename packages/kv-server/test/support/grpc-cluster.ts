@@ -1,0 +1,78 @@
+/**
+ * A 3-member in-process KvMember cluster (MemoryNetwork for Raft, LocalPeerNetwork for the
+ * leader link, a temporary directory each) with pontoon-kv's gRPC server on 127.0.0.1 in front
+ * of every member, for tests.
+ */
+import { MemoryLogStore, MemoryNetwork, type Member } from '@pontoon/raft';
+import { LocalPeerNetwork, type KvMember, openKvMember } from '@pontoon/kv';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { computeClusterId, computeMemberId } from '../../src/member-id.js';
+import { type EtcdGrpcServer, startEtcdGrpcServer } from '../../src/server/etcd-grpc-server.js';
+import { StaticEtcdIds } from '../../src/server/etcd-ids.js';
+
+export interface GrpcCluster {
+  readonly members: KvMember[];
+  readonly servers: EtcdGrpcServer[];
+  /** `127.0.0.1:port` of each member's server. */
+  readonly endpoints: string[];
+  readonly ids: StaticEtcdIds;
+  leader(): Promise<KvMember>;
+  close(): Promise<void>;
+}
+
+export async function startGrpcCluster(size = 3): Promise<GrpcCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'kv-grpc-'));
+  const network = new MemoryNetwork();
+  const peers = new LocalPeerNetwork();
+  const initialMembers: Member[] = [];
+  for (let id = 1; id <= size; id++) initialMembers.push({ id, address: `m${id}` });
+  const records = initialMembers.map(({ id }) => ({
+    id: computeMemberId([`http://127.0.0.1:${2380 + id}`], 'test-token'),
+    raftId: id,
+    name: `m${id}`,
+    peerURLs: [`http://127.0.0.1:${2380 + id}`],
+    clientURLs: [] as string[],
+  }));
+  const ids = new StaticEtcdIds(computeClusterId(records.map((r) => r.id)), records);
+  const members: KvMember[] = [];
+  const servers: EtcdGrpcServer[] = [];
+  for (const { id } of initialMembers) {
+    const member = await openKvMember({
+      id,
+      dataDir: join(dir, `m${id}`),
+      transport: network.transport(id),
+      peers: peers.link(id),
+      logStore: new MemoryLogStore(),
+      initialMembers,
+      raft: { tickMs: 10, electionTicks: 10 },
+      store: { synchronous: 'normal' },
+      requestTimeoutMs: 5_000,
+    });
+    members.push(member);
+    const server = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0' });
+    servers.push(server);
+    const record = records[id - 1]!;
+    ids.setMember({ ...record, clientURLs: [`http://${server.addresses[0]}`] });
+  }
+  return {
+    members,
+    servers,
+    endpoints: servers.map((s) => s.addresses[0]!),
+    ids,
+    async leader() {
+      for (let i = 0; i < 500; i++) {
+        const l = members.find((m) => m.isLeader);
+        if (l !== undefined && members.every((m) => m.raft.leaderId === l.id)) return l;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('no leader within 5 s');
+    },
+    async close() {
+      await Promise.allSettled(servers.map((s) => s.close()));
+      await Promise.allSettled(members.map((m) => m.close()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
