@@ -1,0 +1,303 @@
+/**
+ * Starts the replicated member a `pontoon-kv` process runs: its identity (new cluster, join, or
+ * restart), the Raft transport and peer link on the peer URL, and the KvMember with etcd's
+ * flags mapped onto its options.
+ */
+import { forceNewCluster, type Member, type Transport } from '@pontoon/raft';
+import { KvMember, KvStateMachine, openKvMember } from '@pontoon/kv';
+import { SqliteLogStore } from '@pontoon/storage-sqlite';
+import { TcpTransport } from '@pontoon/transport-tcp';
+import { join } from 'node:path';
+import { verifyBootstrap } from '../cli/bootstrap-check.js';
+import type { EtcdServerConfig } from '../cli/server-config.js';
+import { checkDataDirIdentity } from '../data-dir-identity.js';
+import { CommandLineError } from '../errors.js';
+import { computeMemberId, formatMemberId } from '../member-id.js';
+import type { EtcdLog } from './etcd-log.js';
+import { MemberDirectory, addressText, hostPortOf, raftIdOf, type MemberRecord } from './member-directory.js';
+import { memberDir, readMemberIdentity, writeMemberIdentity, type MemberIdentity } from './member-identity.js';
+import { PeerDialer, PeerPort, TcpPeerLink, type PeerTls, type PublishedAttributes } from './peer-port.js';
+import type { TlsMaterial } from './tls-material.js';
+
+/** A running member and what it needs to be stopped. */
+export interface StartedMember {
+  readonly member: KvMember;
+  readonly directory: MemberDirectory;
+  readonly identity: MemberIdentity;
+  /** Whether the data directory existed (a restart) rather than being bootstrapped now. */
+  readonly restarted: boolean;
+  /** Asks every member for its attributes (name, client URLs) until all are known or `signal` aborts. */
+  learnPeers(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How long a joining member keeps asking the cluster for its place before giving up. */
+const JOIN_DISCOVERY_MS = 30_000;
+
+export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTlsMaterial: TlsMaterial | undefined): Promise<StartedMember> {
+  const peerTls: PeerTls | undefined =
+    peerTlsMaterial === undefined
+      ? undefined
+      : {
+          cert: peerTlsMaterial.cert,
+          key: peerTlsMaterial.key,
+          ...(peerTlsMaterial.ca === undefined ? {} : { ca: peerTlsMaterial.ca }),
+          clientCertAuth: peerTlsMaterial.clientCertAuth,
+          insecureSkipVerify: peerTlsMaterial.selfSigned || peerTlsMaterial.ca === undefined,
+        };
+  const stored = await readMemberIdentity(config.dataDir);
+  const advertised = [...config.initialAdvertisePeerUrls];
+  let identity: MemberIdentity;
+  let initialMembers: Member[] | undefined;
+  let joining = false;
+  if (stored !== undefined) {
+    checkDataDirIdentity(stored, { dataDir: config.dataDir, name: config.name, initialClusterToken: config.initialClusterToken });
+    identity = stored;
+    log.info('etcdserver', 'restarting local member', {
+      'local-member-id': formatMemberId(stored.memberId),
+      'cluster-id': formatMemberId(stored.clusterId),
+    });
+  } else if (config.initialClusterState === 'new') {
+    const ids = verifyBootstrap({ ...config, initialAdvertisePeerUrls: advertised });
+    const self = ids.members.find((m) => m.name === config.name)!;
+    identity = {
+      name: config.name,
+      memberId: self.id,
+      clusterId: ids.clusterId,
+      clusterToken: config.initialClusterToken,
+      raftId: raftIdOf(self.id),
+      peerURLs: self.peerUrls,
+      initialMembers: ids.members.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerUrls })),
+    };
+    initialMembers = ids.members.map((m) => ({ id: raftIdOf(m.id), address: peerAddress(m.peerUrls) }));
+  } else {
+    identity = await discoverPlace(config, advertised, peerTls, log);
+    joining = true;
+  }
+
+  const directory = new MemberDirectory(
+    identity.clusterId,
+    identity.initialMembers.map((m) => ({
+      id: m.id,
+      raftId: raftIdOf(m.id),
+      name: m.id === identity.memberId ? config.name : m.name,
+      peerURLs: m.peerURLs,
+      clientURLs: m.id === identity.memberId ? config.advertiseClientUrls : [],
+    })),
+  );
+  directory.setMember({
+    id: identity.memberId,
+    raftId: identity.raftId,
+    name: config.name,
+    peerURLs: identity.peerURLs,
+    clientURLs: config.advertiseClientUrls,
+  });
+
+  const transportLog = log.logger('rafthttp');
+  const tcp = new TcpTransport({
+    id: identity.raftId,
+    clusterId: formatMemberId(identity.clusterId),
+    listen: { host: '127.0.0.1', port: 0 },
+    logger: transportLog,
+  });
+  const transportAddress = await tcp.listen();
+  const attributes = (): PublishedAttributes => {
+    const m = member?.raft.membership();
+    return {
+      clusterId: identity.clusterId,
+      raftMembers: m === undefined ? [] : [...m.addresses].map(([raftId, address]) => {
+        const etcdId = directory.byRaftId(raftId)?.id;
+        return { raftId, address, ...(etcdId === undefined ? {} : { etcdId }) };
+      }),
+      id: identity.memberId,
+      name: config.name,
+      peerURLs: identity.peerURLs,
+      clientURLs: config.advertiseClientUrls,
+    };
+  };
+  const ports = config.listenPeerUrls.map((u) => {
+    const { host, port } = hostPortOf(u);
+    return new PeerPort({ host, port, transportAddress, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes });
+  });
+  let member: KvMember | undefined;
+  const dialer = peerTls === undefined ? undefined : new PeerDialer(peerTls);
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(ports.map((p) => p.close()));
+    dialer?.close();
+    await tcp.close();
+  };
+  try {
+    for (const p of ports) await p.listen();
+    const addressOf = (raftId: number): string | undefined => member?.raft.membership().addresses.get(raftId) ?? initialMembers?.find((m) => m.id === raftId)?.address;
+    const link = new TcpPeerLink(ports, addressOf, peerTls);
+    const transport: Transport = dialer === undefined ? tcp : tlsDialingTransport(tcp, dialer);
+
+    const dir = memberDir(config.dataDir);
+    const tickMs = config.heartbeatIntervalMs;
+    // etcd's election timeout is a whole number of heartbeat ticks (ElectionTicks = election / tick).
+    const electionTicks = Math.max(2, Math.floor(config.electionTimeoutMs / tickMs));
+    let logStore: SqliteLogStore | undefined;
+    if (config.forceNewCluster && stored !== undefined) {
+      logStore = await SqliteLogStore.open(join(dir, 'raft'));
+      const kv = await KvStateMachine.open(join(dir, 'kv.db'));
+      const appliedIndex = kv.position().index;
+      kv.close();
+      const result = await forceNewCluster(logStore, { id: identity.raftId, address: peerAddress(identity.peerURLs), appliedIndex });
+      log.warn('etcdserver', 'forcing restart member', {
+        'removed-members': result.removed.map((r) => formatMemberId(directory.byRaftId(r)?.id ?? BigInt(r))),
+        'discarded-entries': result.discarded,
+      });
+      for (const r of result.removed) {
+        const rec = directory.byRaftId(r);
+        if (rec !== undefined) directory.removeMember(rec.id);
+      }
+    }
+    member = await openKvMember({
+      id: identity.raftId,
+      dataDir: dir,
+      transport,
+      peers: link,
+      ...(initialMembers === undefined ? {} : { initialMembers }),
+      ...(joining ? { join: true } : {}),
+      ...(logStore === undefined ? {} : { logStore }),
+      raft: {
+        tickMs,
+        electionTicks,
+        heartbeatTicks: 1,
+        snapshot: { everyEntries: Math.max(1, config.snapshotCount) },
+        logger: log.logger('raft'),
+      },
+      store: {
+        maxTxnOps: config.maxTxnOps,
+        // etcd: 0 is the default quota, a negative value disables it.
+        ...(config.quotaBackendBytes > 0 ? { quotaBytes: config.quotaBackendBytes } : {}),
+        ...(config.quotaBackendBytes < 0 ? { quotaBytes: Number.MAX_SAFE_INTEGER } : {}),
+      },
+    });
+    const started = member;
+    if (stored === undefined) await writeMemberIdentity(config.dataDir, identity);
+    started.raft.on('membershipChanged', ({ membership }) => {
+      for (const rec of directory.members()) {
+        if (!membership.voters.includes(rec.raftId) && !membership.learners.includes(rec.raftId)) directory.removeMember(rec.id);
+      }
+    });
+    return {
+      member: started,
+      directory,
+      identity,
+      restarted: stored !== undefined,
+      learnPeers: (signal) => learnPeers(started, directory, link, signal),
+      close: async () => {
+        await started.close();
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await member?.close().catch(() => undefined);
+    await closeAll();
+    throw err;
+  }
+}
+
+/** Where peers dial a member: the first of its peer URLs. */
+function peerAddress(peerUrls: readonly string[]): string {
+  const { host, port } = hostPortOf(peerUrls[0]!);
+  return addressText(host, port);
+}
+
+/**
+ * A joining member (`--initial-cluster-state existing`) finds its place: it asks the members
+ * named in `--initial-cluster` for the cluster, and finds itself among the Raft members by its
+ * advertised peer address (a member is added with `etcdctl member add` before it starts, as
+ * with etcd).
+ */
+async function discoverPlace(config: EtcdServerConfig, advertised: readonly string[], peerTls: PeerTls | undefined, log: EtcdLog): Promise<MemberIdentity> {
+  const own = peerAddress(advertised);
+  const others: string[] = [];
+  for (const part of config.initialCluster.split(',')) {
+    const [name, url] = [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)];
+    if (name === config.name || url === undefined || url === '') continue;
+    others.push(peerAddress([url]));
+  }
+  if (others.length === 0) {
+    throw new CommandLineError('--initial-cluster-state existing needs the other members in --initial-cluster', '--initial-cluster');
+  }
+  const probe = new TcpPeerLink([], () => undefined, peerTls);
+  const deadline = Date.now() + JOIN_DISCOVERY_MS;
+  for (;;) {
+    for (const address of others) {
+      const attrs = await probe.attributesAt(address, AbortSignal.timeout(3000));
+      if (attrs === undefined) continue;
+      const self = attrs.raftMembers.find((m) => m.address === own);
+      if (self === undefined) {
+        throw new CommandLineError(
+          `member with peer URL ${advertised.join(',')} is not in the cluster (cluster ${formatMemberId(attrs.clusterId)}): add it first (etcdctl member add)`,
+          '--initial-cluster-state',
+        );
+      }
+      const memberId = self.etcdId ?? computeMemberId(advertised, '');
+      log.info('etcdserver', 'joining existing cluster', { 'local-member-id': formatMemberId(memberId), 'cluster-id': formatMemberId(attrs.clusterId) });
+      return {
+        name: config.name,
+        memberId,
+        clusterId: attrs.clusterId,
+        clusterToken: config.initialClusterToken,
+        raftId: self.raftId,
+        peerURLs: advertised,
+        initialMembers: [],
+      };
+    }
+    if (Date.now() > deadline) {
+      throw new CommandLineError(`cannot fetch cluster info from peer urls ${others.join(',')}`, '--initial-cluster');
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Learns the other members' names and client URLs from them (etcd's published attributes). */
+async function learnPeers(member: KvMember, directory: MemberDirectory, link: TcpPeerLink, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    const membership = member.raft.membership();
+    let missing = 0;
+    for (const raftId of [...membership.voters, ...membership.learners]) {
+      if (raftId === member.id) continue;
+      const known = directory.byRaftId(raftId);
+      if (known !== undefined && known.name !== '' && known.clientURLs.length > 0) continue;
+      const address = membership.addresses.get(raftId);
+      const attrs = address === undefined ? undefined : await link.attributesAt(address, signal);
+      if (attrs === undefined || raftIdOf(attrs.id) !== raftId) {
+        missing++;
+        continue;
+      }
+      const record: MemberRecord = { id: attrs.id, raftId, name: attrs.name, peerURLs: attrs.peerURLs, clientURLs: attrs.clientURLs };
+      if (known !== undefined && known.id !== attrs.id) directory.removeMember(known.id);
+      directory.setMember(record);
+    }
+    if (missing === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * The TcpTransport with peer TLS: it dials loopback forwarders that carry its connections to
+ * the other members over TLS.
+ */
+function tlsDialingTransport(tcp: TcpTransport, dialer: PeerDialer): Transport {
+  return {
+    send: (m) => tcp.send(m),
+    onMessage: (h) => tcp.onMessage(h),
+    onUnreachable: (h) => tcp.onUnreachable(h),
+    onSnapshotStatus: (h) => tcp.onSnapshotStatus(h),
+    addPeer: (peerId, address) => {
+      void dialer.forward(peerId, address).then((local) => tcp.addPeer(peerId, local));
+    },
+    removePeer: (peerId) => {
+      dialer.remove(peerId);
+      tcp.removePeer(peerId);
+    },
+    close: () => tcp.close(),
+    sendSnapshot: (m, s) => tcp.sendSnapshot(m, s),
+    onSnapshotStream: (h) => tcp.onSnapshotStream(h),
+    listen: () => tcp.listen(),
+  };
+}
