@@ -55,6 +55,7 @@ import {
 } from './errors.js';
 import type { Membership, RaftNodeEvents, Role } from './events.js';
 import { membershipOf, roleOf } from './events.js';
+import { LeaseClock } from './lease-clock.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
 import { resolveNodeOptions } from './options.js';
 import { SerialQueue } from './serial-queue.js';
@@ -170,6 +171,8 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
   private readonly sm: SM;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  /** With lease reads: the lease on the monotonic clock (lease-clock.ts). */
+  private readonly leaseClock: LeaseClock | undefined;
 
   private stopped = false;
   private stopPromise: Promise<void> | undefined;
@@ -284,6 +287,10 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       logger: o.logger,
       ...(o.rand === undefined ? {} : { rand: o.rand }),
     });
+
+    if (o.leaseBasedReads) {
+      this.leaseClock = new LeaseClock(this.rawNode, this.clock, { tickMs: o.tickMs, electionTicks: o.electionTicks, driftMargin: o.leaseDriftMargin });
+    }
 
     const onQueueError = (err: unknown): void => this.fail(err);
     this.appendQueue = new SerialQueue(onQueueError);
@@ -574,6 +581,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     this.tickTimer = undefined;
     if (this.stopped) return;
     this.ticks++;
+    this.leaseClock?.ticked();
     this.rawNode.tick();
     this.retryReads();
     this.scheduleReady();
@@ -594,6 +602,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       this.flushReads();
       while (!this.stopped && this.rawNode.hasReady()) {
         const rd = this.rawNode.ready();
+        this.leaseClock?.sending();
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         for (const rs of rd.readStates) this.onReadState(rs);
         let outgoing: Message[] | undefined;
@@ -617,6 +626,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       this.logger.warn(`raft node ${this.id}: dropped a message that is not for it or is local-only (type ${MessageType[m.type] ?? m.type}, from ${m.from}, to ${m.to})`);
       return;
     }
+    this.leaseClock?.guard();
     try {
       this.rawNode.step(m);
     } catch (err) {
@@ -682,6 +692,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
   /** Steps the responses addressed to this node and sends the rest. */
   private deliver(responses: readonly Message[] | undefined): void {
     if (responses === undefined) return;
+    this.leaseClock?.guard();
     let outgoing: Message[] | undefined;
     for (const r of responses) {
       if (r.to === this.id) {
@@ -1051,6 +1062,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     batch.key = contextKey(ctx);
     batch.issuedAtTick = this.ticks;
     this.inflightReads.set(batch.key, batch);
+    this.leaseClock?.guard();
     this.rawNode.readIndex(ctx);
   }
 
