@@ -3,7 +3,7 @@
  * simulator finds a failing seed within a few runs and reports the right kind of violation.
  */
 import { describe, expect, it } from 'vitest';
-import { checkLinearizabilitySync, explore, kvModel, kvSimulation, simulate } from '@pontoon/sim';
+import { checkLinearizabilitySync, explore, kvModel, kvSimulation } from '@pontoon/sim';
 import type { Failure, KvInput, KvOutput, KvSimulationOptions, Operation } from '@pontoon/sim';
 
 const BASE: KvSimulationOptions = { writes: 60, windowMs: 1000 };
