@@ -68,6 +68,8 @@ export interface ClusterOptions {
   tickMs?: number;
   /** node.ts --snapshot-every. Default: node.ts's. */
   snapshotEvery?: number;
+  /** node.ts --lease-reads: `get` is served from the leader's lease. Default false. */
+  leaseReads?: boolean;
   /** Prefix of the temporary folder. */
   prefix?: string;
 }
@@ -238,6 +240,7 @@ export class Cluster {
     const args = ['--id', String(id), '--data', node.dataDir, '--peers', peers, '--tick-ms', String(this.tickMs)];
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
     if (opts.join === true) args.push('--join');
+    if (this.options.leaseReads === true) args.push('--lease-reads');
     const child = fork(nodeProgram, args, {
       cwd: exampleDir, // where `--import tsx` resolves
       execArgv: ['--import', 'tsx', '--conditions=@pontoon/source'],

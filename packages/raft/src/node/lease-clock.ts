@@ -39,6 +39,9 @@ export interface LeaseClockOptions {
   driftMargin: number;
 }
 
+/** What the lease clock needs of the core: a RawNode. */
+export type LeaseRounds = Pick<RawNode, 'leaseRoundsSent' | 'expireLeaseRounds'> & { readonly raft: { readonly term: number } };
+
 /** One or more heartbeat rounds that left together: the newest of them, and when. */
 interface SentRounds {
   round: number;
@@ -59,7 +62,7 @@ export class LeaseClock {
   private lastTickAt: number;
 
   constructor(
-    private readonly rawNode: RawNode,
+    private readonly rawNode: LeaseRounds,
     private readonly clock: Clock,
     o: LeaseClockOptions,
   ) {
