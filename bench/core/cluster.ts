@@ -71,7 +71,7 @@ export function newCluster(size: number, opts: ClusterOptions): BenchNode[] {
   nodes[0]!.rawNode.campaign();
   for (let turn = 0; turn < 100; turn++) {
     runTurn(nodes, undefined);
-    if (nodes[0]!.rawNode.raft.state === StateType.StateLeader && quiescent(nodes)) return nodes;
+    if (nodes[0]!.rawNode.state === StateType.StateLeader && quiescent(nodes)) return nodes;
   }
   throw new Error('bench cluster: node 1 did not become leader');
 }

@@ -118,7 +118,7 @@ function measureRun(cfg: CoreConfig, durationMs: number): RunResult {
     for (let p = 0; p < cfg.proposesPerTurn; p++) {
       proposeBatch(leader, payloads, proposed, k);
       proposed += k;
-      pending.push(leader.rawNode.raft.raftLog.lastIndex(), now);
+      pending.push(leader.rawNode.log.lastIndex(), now);
     }
     now = runTurn(nodes, readyTimes);
     turns++;

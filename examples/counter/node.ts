@@ -74,9 +74,9 @@ async function run(line: string): Promise<object> {
       }
       case 'get': return { value: await node.read((c) => c.value) }; // sees every acknowledged write
       case 'status': {
-        const { role, term, leaderId, commitIndex, appliedIndex, snapshotIndex, membership } = node.status();
+        const { role, term, leaderId, commitIndex, appliedIndex, snapshotIndex } = node.status();
         const log = { firstIndex: logStore.firstIndex(), lastIndex: logStore.lastIndex() };
-        return { id, role, term, leaderId, commitIndex, appliedIndex, snapshotIndex, value: counter.value, log, ...roster(membership) };
+        return { id, role, term, leaderId, commitIndex, appliedIndex, snapshotIndex, value: counter.value, log, ...roster(node.membership()) };
       }
       case 'add-learner': return roster(await node.addLearner(Number(a), b));
       case 'promote': return roster(await node.promote(Number(a)));

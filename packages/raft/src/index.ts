@@ -20,6 +20,7 @@ export type { BasicStatus, Status } from './status.js';
 export { RawNode, SnapshotStatus, ProgressType } from './raw-node.js';
 export type { Peer } from './raw-node.js';
 export type { LeaseBasis } from './leader-lease.js';
+export type { RaftLogView } from './log/raft-log-view.js';
 export { Raft, CampaignType, decodeConfChangeEntry } from './raft.js';
 export { LocalAppendThread, LocalApplyThread, isLocalMsgTarget } from './local-threads.js';
 export * from './conf-change.js';
@@ -36,6 +37,7 @@ export type { Transport, SnapshotSendStatus } from './transport.js';
 // The node driver: RaftNode and what it is built from.
 export { RaftNode } from './node/raft-node.js';
 export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
+export type { MembershipStatus, NodeFailure } from './node/raft-node.js';
 export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
 export type { StateMachine, ApplyResult } from './node/state-machine.js';
 export type { RaftNodeEvents, Role, Membership } from './node/events.js';
@@ -48,6 +50,8 @@ export {
   NodeStoppedError,
   CommandTooLargeError,
   InvalidCommandError,
+  NodeFailedError,
+  TransportListenError,
 } from './node/errors.js';
 export type { OutcomeUnknownReason } from './node/errors.js';
 export { MemoryLogStore } from './node/memory-log-store.js';

@@ -33,6 +33,8 @@ import {
 import type { ConfState, Entry, HardState, Message, Snapshot, SoftState } from './types.js';
 import type { ReadState } from './read-only.js';
 import type { LeaseBasis } from './leader-lease.js';
+import { raftLogView } from './log/raft-log-view.js';
+import type { RaftLogView } from './log/raft-log-view.js';
 
 /** The outcome of sending a snapshot, reported with reportSnapshot(). */
 export enum SnapshotStatus {
@@ -78,9 +80,11 @@ function cloneProgress(pr: Progress): Progress {
 }
 
 export class RawNode {
-  /** The protocol state inside; for tests and tools. */
-  readonly raft: Raft;
+  /** The protocol state inside. Tools read it through the getters and `log`; see raftOf(). */
+  private readonly raft: Raft;
   readonly asyncStorageWrites: boolean;
+  /** A read-only view of the in-memory log (durable entries and the unstable tail). */
+  readonly log: RaftLogView;
   private prevSoftSt: SoftState;
   private prevHardSt: HardState;
   private stepsOnAdvance: Message[] = [];
@@ -89,8 +93,47 @@ export class RawNode {
   constructor(config: Config) {
     this.raft = new Raft(config);
     this.asyncStorageWrites = this.raft.config.asyncStorageWrites;
+    this.log = raftLogView(this.raft.raftLog);
     this.prevSoftSt = this.raft.softState();
     this.prevHardSt = this.raft.hardState();
+  }
+
+  /** This node's id. */
+  get id(): number {
+    return this.raft.id;
+  }
+
+  /** The current term. */
+  get term(): number {
+    return this.raft.term;
+  }
+
+  /** The node voted for in the current term (None: none). */
+  get vote(): number {
+    return this.raft.vote;
+  }
+
+  /** The current role. */
+  get state(): StateType {
+    return this.raft.state;
+  }
+
+  /** The leader this node knows of (None: none). */
+  get lead(): number {
+    return this.raft.lead;
+  }
+
+  /** Whether this node is the leader. */
+  get isLeader(): boolean {
+    return this.raft.state === StateType.StateLeader;
+  }
+
+  /**
+   * Whether a membership change is in the log but not yet applied (on the leader: the core
+   * refuses another one until it is; the change counts from when it is appended).
+   */
+  hasPendingConfChange(): boolean {
+    return this.raft.pendingConfIndex > this.raft.raftLog.applied;
   }
 
   /** Advances the logical clock by one tick: elections and heartbeats are counted in ticks. */
@@ -124,12 +167,37 @@ export class RawNode {
     this.raft.step(m);
   }
 
-  /** Proposes a membership change. Apply it with applyConfChange() once it is committed. */
-  proposeConfChange(cc: ConfChangeI): void {
+  /**
+   * Proposes several commands as one message: on the leader, one append to the log and one
+   * append message per follower. Returns the index of the first one when this node is the
+   * leader (they take consecutive indexes in the current term), or 0 when they were forwarded
+   * to the leader, whose log decides their indexes. Throws ProposalDroppedError as propose().
+   */
+  proposeBatch(data: readonly Uint8Array[]): number {
+    invariant(data.length > 0, 'proposeBatch() needs at least one command');
+    const entries: Entry[] = data.map((d) => ({ term: 0, index: 0, type: EntryType.EntryNormal, data: d }));
+    return this.stepProposal(newMessage({ type: MessageType.MsgProp, from: this.raft.id, entries }));
+  }
+
+  /**
+   * Proposes a membership change. Apply it with applyConfChange() once it is committed. Returns
+   * its index as proposeBatch() does.
+   */
+  proposeConfChange(cc: ConfChangeI): number {
     const { type, data } = marshalConfChange(cc);
-    this.raft.step(
-      newMessage({ type: MessageType.MsgProp, entries: [{ term: 0, index: 0, type, data }] }),
+    return this.stepProposal(newMessage({ type: MessageType.MsgProp, entries: [{ term: 0, index: 0, type, data }] }));
+  }
+
+  private stepProposal(m: Message): number {
+    const wasLeader = this.raft.state === StateType.StateLeader;
+    const before = this.raft.raftLog.lastIndex();
+    this.raft.step(m);
+    if (!wasLeader) return 0;
+    const last = this.raft.raftLog.lastIndex();
+    invariant(last === before + m.entries.length, () =>
+      `a proposal of ${m.entries.length} entries moved the leader's last index from ${before} to ${last}`,
     );
+    return before + 1;
   }
 
   /**
@@ -485,4 +553,13 @@ export class RawNode {
       this.raft.applyConfChange(confChangeAsV2({ type: ConfChangeType.ConfChangeAddNode, nodeId: p.id }));
     }
   }
+}
+
+/**
+ * The protocol state inside a RawNode, for this package's white-box tests; not exported from the
+ * package. Mutating it bypasses every rule RawNode keeps.
+ */
+export function raftOf(rn: RawNode): Raft {
+  // Element access is TypeScript's sanctioned way past `private` for a same-package friend.
+  return rn['raft'];
 }

@@ -24,4 +24,11 @@ export interface Transport {
   removePeer(peerId: number): void;
   /** Closes every connection and timer. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Starts accepting the peers' connections, for a transport that must be told to. RaftNode
+   * calls it when it starts (a node whose transport never listens is deaf: every member stays
+   * a pre-candidate forever), so it must be idempotent and safe to call while a call by the
+   * application is still pending. A rejection stops the node.
+   */
+  listen?(): Promise<unknown>;
 }

@@ -12,7 +12,7 @@ import type { Config } from '../src/config.js';
 import { confChangeAsV2, encodeConfChange, encodeConfChangeV2 } from '../src/conf-change.js';
 import { ConfChangeError, PontoonError, ProposalDroppedError, StepError, StepPeerNotFoundError } from '../src/errors.js';
 import { Raft } from '../src/raft.js';
-import { RawNode } from '../src/raw-node.js';
+import { RawNode, raftOf } from '../src/raw-node.js';
 import { ProgressStateType } from '../src/tracker/state.js';
 import {
   ConfChangeTransition,
@@ -2548,7 +2548,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
     const rn = new RawNode(newTestConfig(1, 10, 1, storage));
     rn.step(msg({ from: 2, to: 1, type: MsgHeartbeat, term: 2, commit: 1 }));
     drain(rn, storage);
-    expect(rn.raft.lead).toBe(2);
+    expect(raftOf(rn).lead).toBe(2);
     return { rn, storage };
   }
 
@@ -2560,7 +2560,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
     drain(rn, storage);
     rn.step(msg({ from: 2, to: 1, type: MsgVoteResp, term: 1 }));
     drain(rn, storage);
-    expect(rn.raft.state).toBe(StateLeader);
+    expect(raftOf(rn).state).toBe(StateLeader);
     return { rn, storage };
   }
 
@@ -2575,7 +2575,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
 
   /** Everything a bad message could corrupt. */
   function fingerprint(rn: RawNode): unknown {
-    const r = rn.raft;
+    const r = raftOf(rn);
     return {
       hardState: r.hardState(),
       state: r.state,
@@ -2629,7 +2629,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
     expect(fingerprint(rn)).toEqual(before);
     // A local MsgHup is what campaign() is for: it still works.
     rn.campaign();
-    expect(rn.raft.state).toBe(StateCandidate);
+    expect(raftOf(rn).state).toBe(StateCandidate);
   });
 
   it('responses from a node outside the configuration are refused with StepPeerNotFoundError', () => {
@@ -2638,7 +2638,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
     for (const type of [MsgAppResp, MsgVoteResp, MsgHeartbeatResp, MsgPreVoteResp, MsgReadIndexResp]) {
       let caught: unknown;
       try {
-        rn.step(msg({ type, from: 9, to: 1, term: rn.raft.term, index: 1 }));
+        rn.step(msg({ type, from: 9, to: 1, term: raftOf(rn).term, index: 1 }));
       } catch (err) {
         caught = err;
       }
@@ -2647,7 +2647,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
       expect((caught as PontoonError).code).toBe('ERR_STEP');
     }
     expect(fingerprint(rn)).toEqual(before);
-    expect(rn.raft.trk.progress.has(9)).toBe(false);
+    expect(raftOf(rn).trk.progress.has(9)).toBe(false);
   });
 
   it('an append whose entries do not extend (index, logTerm) contiguously is refused', () => {
@@ -2676,8 +2676,8 @@ describe('bad input from the network is refused or ignored, and never corrupts s
     }
     // A well-formed append still works afterwards.
     rn.step(app({ entries: [entry({ index: 3, term: 2 }), entry({ index: 4, term: 2 })], commit: 4 }));
-    expect(rn.raft.raftLog.lastIndex()).toBe(4);
-    expect(rn.raft.raftLog.committed).toBe(4);
+    expect(raftOf(rn).raftLog.lastIndex()).toBe(4);
+    expect(raftOf(rn).raftLog.committed).toBe(4);
   });
 
   it('other malformed requests are refused with StepError', () => {
@@ -2723,15 +2723,15 @@ describe('bad input from the network is refused or ignored, and never corrupts s
       msg({ type: MsgVoteResp, from: 3, to: 1, term: 1 }),
     ];
     for (const m of stale) expectRefusedOrIgnored(rn, m, `stale ${MessageType[m.type]}`);
-    expect(rn.raft.raftLog.committed).toBe(1);
-    expect(rn.raft.raftLog.lastTerm()).toBe(2);
+    expect(raftOf(rn).raftLog.committed).toBe(1);
+    expect(raftOf(rn).raftLog.lastTerm()).toBe(2);
   });
 
   it('a stale PreVote is answered with a rejection carrying our term, and changes nothing else', () => {
     const { rn } = follower();
     const before = fingerprint(rn) as { outbox: number };
     rn.step(msg({ type: MsgPreVote, from: 3, to: 1, term: 1, logTerm: 5, index: 50 }));
-    const r = rn.raft;
+    const r = raftOf(rn);
     expect(r.msgsAfterAppend.concat(r.msgs).map((m) => [m.type, m.to, m.term, m.reject])).toEqual([[MsgPreVoteResp, 3, 2, true]]);
     expect({ ...(fingerprint(rn) as object), outbox: before.outbox }).toEqual(before);
   });
@@ -2763,7 +2763,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
       } catch (err) {
         expect(err, `only a StepError may come out, got ${String(err)}`).toBeInstanceOf(StepError);
       }
-      const r = rn.raft;
+      const r = raftOf(rn);
       expect(r.hardState()).toEqual({ term: 2, vote: 0, commit: 1 });
       expect(r.state).toBe(StateFollower);
       // No grant went out (a rejection would be harmless).
@@ -2778,7 +2778,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
     expectRefusedOrIgnored(rn, msg({ type: MsgSnap, from: 2, to: 1, term: 2, snapshot: bad }), 'voter and learner at once');
     // The node still works: a good snapshot is installed.
     rn.step(msg({ type: MsgSnap, from: 2, to: 1, term: 2, snapshot: snapshot(20, 2, { voters: [1, 2, 3] }) }));
-    expect(rn.raft.raftLog.committed).toBe(20);
+    expect(raftOf(rn).raftLog.committed).toBe(20);
   });
 
   // Networks duplicate messages, and an in-process transport (or a simulator) may hand the same
@@ -2788,7 +2788,7 @@ describe('bad input from the network is refused or ignored, and never corrupts s
     const m = msg({ type: MsgProp, from: 2, to: 1, entries: [entry({ data: bytes('dup') })] });
     rn.step(m);
     rn.step(m);
-    const ents = rn.raft.raftLog.allEntries();
+    const ents = raftOf(rn).raftLog.allEntries();
     expect(ents.map((e) => [e.index, e.term])).toEqual([
       [1, 1],
       [2, 1],
@@ -2798,16 +2798,16 @@ describe('bad input from the network is refused or ignored, and never corrupts s
 
   it("acks beyond the leader's log neither move match past it nor commit what does not exist", () => {
     const { rn } = leader();
-    const last = rn.raft.raftLog.lastIndex();
+    const last = raftOf(rn).raftLog.lastIndex();
     for (const from of [2, 3]) {
       try {
-        rn.step(msg({ type: MsgAppResp, from, to: 1, term: rn.raft.term, index: last + 100 }));
+        rn.step(msg({ type: MsgAppResp, from, to: 1, term: raftOf(rn).term, index: last + 100 }));
       } catch (err) {
         expect(err, `only a StepError may come out, got ${String(err)}`).toBeInstanceOf(StepError);
       }
-      expect(pr(rn.raft, from).match, `match of ${from}`).toBeLessThanOrEqual(last);
-      expect(rn.raft.raftLog.committed).toBeLessThanOrEqual(rn.raft.raftLog.lastIndex());
+      expect(pr(raftOf(rn), from).match, `match of ${from}`).toBeLessThanOrEqual(last);
+      expect(raftOf(rn).raftLog.committed).toBeLessThanOrEqual(raftOf(rn).raftLog.lastIndex());
     }
-    expect(rn.raft.state).toBe(StateLeader);
+    expect(raftOf(rn).state).toBe(StateLeader);
   });
 });

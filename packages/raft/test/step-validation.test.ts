@@ -10,6 +10,7 @@ import {
   newMessage,
   type Message,
 } from '../src/index.js';
+import { raftOf } from '../src/raw-node.js';
 
 /** A 3-voter follower at term 1 with a few entries, as a target for bad input. */
 function follower(): RawNode {
@@ -24,7 +25,7 @@ function follower(): RawNode {
 }
 
 function snapshotOf(rn: RawNode): string {
-  const r = rn.raft;
+  const r = raftOf(rn);
   return JSON.stringify({
     term: r.term,
     vote: r.vote,
@@ -76,10 +77,10 @@ describe('step() refuses bad input with a typed error and changes nothing', () =
 
   test('a stale-term MsgApp is ignored without changing state', () => {
     const rn = follower();
-    rn.raft.becomeFollower(5, 2);
+    raftOf(rn).becomeFollower(5, 2);
     const before = snapshotOf(rn);
     rn.step(newMessage({ type: MessageType.MsgApp, from: 3, term: 4, index: 3, logTerm: 1, entries: [entry(4, 4)] }));
     expect(snapshotOf(rn)).toBe(before);
-    expect(rn.raft.state).toBe(StateType.StateFollower);
+    expect(raftOf(rn).state).toBe(StateType.StateFollower);
   });
 });

@@ -41,6 +41,7 @@ export class TcpTransport implements Transport {
   private readonly rawSockets = new Set<net.Socket>();
   private server: net.Server | undefined;
   private listening: { host: string; port: number } | undefined;
+  private listenCall: Promise<{ host: string; port: number }> | undefined;
   private messageHandler: MessageHandler = () => {};
   private unreachableHandler: UnreachableHandler = () => {};
   private snapshotStatusHandler: SnapshotStatusHandler = () => {};
@@ -82,9 +83,17 @@ export class TcpTransport implements Transport {
    * Starts accepting peers' connections. Resolves with the address bound (the port is the
    * ephemeral one chosen when `listen.port` is 0 or absent).
    */
-  async listen(): Promise<{ host: string; port: number }> {
-    if (this.closed) throw new Error('transport is closed');
-    if (this.listening !== undefined) return this.listening;
+  listen(): Promise<{ host: string; port: number }> {
+    if (this.closed) return Promise.reject(new Error('transport is closed'));
+    // One bind however many callers (the application and RaftNode both call it).
+    this.listenCall ??= this.bind().catch((err: unknown) => {
+      this.listenCall = undefined; // a failed bind may be retried
+      throw err;
+    });
+    return this.listenCall;
+  }
+
+  private async bind(): Promise<{ host: string; port: number }> {
     const o = this.options;
     const server =
       o.tls === undefined

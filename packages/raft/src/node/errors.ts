@@ -88,3 +88,21 @@ export class InvalidCommandError extends PontoonError {
     super('ERR_INVALID_COMMAND', message);
   }
 }
+
+/**
+ * The node stopped itself after an error it cannot recover from (a state machine that threw,
+ * a store that failed a write); `cause` is that error. stop() rejects with it, so that a failure
+ * nobody listened for still surfaces.
+ */
+export class NodeFailedError extends PontoonError {
+  constructor(cause: Error) {
+    super('ERR_NODE_FAILED', `the raft node stopped after an unrecoverable error: ${cause.message}`, { cause });
+  }
+}
+
+/** The transport's listen() failed when the node started it; the node stopped. */
+export class TransportListenError extends PontoonError {
+  constructor(cause: unknown) {
+    super('ERR_TRANSPORT_LISTEN', `the transport could not listen: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}

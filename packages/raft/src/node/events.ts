@@ -55,9 +55,18 @@ export interface RaftNodeEvents {
   removed: [event: { index: number }];
   /**
    * Something failed that the node cannot recover from (storage, state machine); the node
-   * stops itself after emitting this.
+   * stops itself after emitting this. Without a listener the error still reaches the logger,
+   * every pending call, stop() (NodeFailedError) and status().
    */
   error: [error: Error];
+  /**
+   * No message arrived from any of `peers` for `silentMs` (several election timeouts): this
+   * node is cut off, or deaf (a transport that does not listen, wrong addresses). Emitted once
+   * until `reconnected`.
+   */
+  isolated: [event: { silentMs: number; peers: number[] }];
+  /** A message arrived from `peerId` after `isolated`. */
+  reconnected: [event: { peerId: number }];
 }
 
 /** The ConfState as a Membership (copies). */

@@ -40,7 +40,7 @@ export interface LeaseClockOptions {
 }
 
 /** What the lease clock needs of the core: a RawNode. */
-export type LeaseRounds = Pick<RawNode, 'leaseRoundsSent' | 'expireLeaseRounds'> & { readonly raft: { readonly term: number } };
+export type LeaseRounds = Pick<RawNode, 'leaseRoundsSent' | 'expireLeaseRounds' | 'term'>;
 
 /** One or more heartbeat rounds that left together: the newest of them, and when. */
 interface SentRounds {
@@ -79,7 +79,7 @@ export class LeaseClock {
   sending(): void {
     const rounds = this.rawNode.leaseRoundsSent();
     if (rounds === 0) return;
-    const term = this.rawNode.raft.term;
+    const term = this.rawNode.term;
     if (term !== this.term) this.reset(term);
     if (rounds <= this.recorded) return;
     this.recorded = rounds;
@@ -92,7 +92,7 @@ export class LeaseClock {
     const now = this.clock.now();
     const paused = now - this.lastTickAt > this.pauseMs;
     if (!paused && now - this.sent[0]!.at < this.leaseMs) return;
-    if (this.rawNode.leaseRoundsSent() === 0 || this.rawNode.raft.term !== this.term) {
+    if (this.rawNode.leaseRoundsSent() === 0 || this.rawNode.term !== this.term) {
       // No longer the leader of the term recorded: its rounds are gone with its lease.
       this.sent = [];
       return;

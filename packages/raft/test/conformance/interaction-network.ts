@@ -107,7 +107,7 @@ export function handleSendSnapshot(env: InteractionEnv, c: Cmd): void {
   const snap = from.storage.snapshot();
   const msg = newMessage({
     type: MessageType.MsgSnap,
-    term: from.rawNode.raft.term,
+    term: from.rawNode.term,
     from: fromIdx + 1,
     to: toIdx + 1,
     snapshot: snap,

@@ -5,7 +5,7 @@
 import { ReadOnlyOption, type Config } from '../../src/config.js';
 import { confChangesFromString } from '../../src/conf-change.js';
 import { describeEntries } from '../../src/describe.js';
-import { RawNode } from '../../src/raw-node.js';
+import { RawNode, raftOf } from '../../src/raw-node.js';
 import { progressMapToString } from '../../src/tracker/progress.js';
 import {
   ConfChangeTransition,
@@ -314,7 +314,7 @@ export function handleSetRandomizedElectionTimeout(env: InteractionEnv, c: Cmd):
   if (a === undefined) fatal(c, 'missing argument timeout');
   const timeout = parseIntStrict(a.vals[0] ?? '');
   if (timeout === undefined || timeout === 0) fatal(c, `timeout must be a non-zero integer, got ${a.vals[0]}`);
-  env.node(idx).rawNode.raft.randomizedElectionTimeout = timeout;
+  raftOf(env.node(idx).rawNode).randomizedElectionTimeout = timeout;
 }
 
 /** compact <id> <new-first-index>: compacts the storage, then prints the log. */

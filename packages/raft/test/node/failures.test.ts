@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryLogStore, MemoryNetwork, NodeStoppedError, ProposalOutcomeUnknownError, RaftNode } from '../../src/index.js';
+import { MemoryLogStore, MemoryNetwork, NodeFailedError, NodeStoppedError, ProposalOutcomeUnknownError, RaftNode } from '../../src/index.js';
 import type { LogWrite } from '../../src/index.js';
 import { KvStateMachine, fastTiming, set, waitFor } from './support.js';
 
@@ -28,7 +28,7 @@ describe('RaftNode: unrecoverable failures', () => {
     expect(err).toBeInstanceOf(ProposalOutcomeUnknownError);
     expect(errors.map((e) => e.message)).toEqual(['disk on fire']);
     expect(node.isStopped).toBe(true);
-    await node.stop();
+    await expect(node.stop()).rejects.toBeInstanceOf(NodeFailedError);
     await expect(node.propose(set('b', '1'))).rejects.toBeInstanceOf(NodeStoppedError);
   });
 
@@ -50,6 +50,6 @@ describe('RaftNode: unrecoverable failures', () => {
     expect(err).toBeInstanceOf(ProposalOutcomeUnknownError);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(SyntaxError);
-    await node.stop();
+    await expect(node.stop()).rejects.toBeInstanceOf(NodeFailedError);
   });
 });

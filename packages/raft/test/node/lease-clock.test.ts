@@ -20,7 +20,7 @@ class ManualClock implements Clock {
 
 /** A leader's core as the lease clock sees it: rounds sent in a term, and the floor it was told. */
 class FakeCore implements LeaseRounds {
-  raft = { term: 5 };
+  term = 5;
   sent = 0;
   leading = true;
   expiredThrough = 0;
@@ -114,7 +114,7 @@ describe('LeaseClock', () => {
     core.sent = 7;
     lease.sending();
     // Leader again in a later term, rounds numbered from 1: round 7 of term 5 is not this lease's.
-    core.raft.term = 8;
+    core.term = 8;
     core.sent = 1;
     tickFor(clock, lease, 100);
     lease.guard();

@@ -20,7 +20,10 @@ describe('RaftNode: a 3-node in-memory cluster', () => {
     expect(st.role).toBe('leader');
     expect(st.leaderId).toBe(leader.id);
     expect(st.appliedIndex).toBe(st.commitIndex);
-    expect([...st.progress.keys()].sort()).toEqual([1, 2, 3]);
+    expect(Object.keys(st.progress).map(Number).sort()).toEqual([1, 2, 3]);
+    // Plain data: a JSON round trip keeps every field.
+    expect(JSON.parse(JSON.stringify(st))).toEqual(st);
+    expect(st.membership.addresses).toEqual({ 1: 'mem://1', 2: 'mem://2', 3: 'mem://3' });
     expect(st.membership.voters.sort()).toEqual([1, 2, 3]);
     // Addresses from the bootstrap conf changes reached every transport.
     for (const [id, t] of cluster.transports) {

@@ -78,6 +78,6 @@ describe('RaftNode: snapshots', () => {
     expect(cluster.stores.get(lagging.id)!.snapshot().metadata.index).toBeGreaterThan(0);
     // The follower answers reads and the leader sees it in replicate state again.
     expect(await lagging.read((s) => s.data.get('k29'))).toBe('29');
-    await waitFor(() => leader.status().progress.get(lagging.id)?.state === 'replicate', { what: 'replicate state' });
+    await waitFor(() => leader.status().progress[lagging.id]?.state === 'replicate', { what: 'replicate state' });
   });
 });

@@ -2,14 +2,14 @@
  * LogViews for the safety checker over the real things (a RaftLog, a MemoryStorage) and over
  * plain arrays (fabricated histories in tests).
  */
-import type { RaftLog } from '../../src/log/raft-log.js';
+import type { RaftLogView } from '../../src/log/raft-log-view.js';
 import type { Storage } from '../../src/storage.js';
 import type { Entry } from '../../src/types.js';
 import { EntryType } from '../../src/types.js';
 import type { LogView } from './safety-checker.js';
 
 /** What a node believes its log is: storage followed by the unstable tail. */
-export function raftLogView(log: RaftLog): LogView {
+export function raftLogView(log: RaftLogView): LogView {
   return {
     firstIndex: () => log.firstIndex(),
     lastIndex: () => log.lastIndex(),

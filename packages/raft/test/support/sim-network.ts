@@ -17,7 +17,7 @@ import { PontoonError } from '../../src/errors.js';
 import { LocalAppendThread, LocalApplyThread } from '../../src/local-threads.js';
 import { decodeConfChangeEntry } from '../../src/raft.js';
 import { SeededRand } from '../../src/rand.js';
-import { RawNode, SnapshotStatus } from '../../src/raw-node.js';
+import { RawNode, SnapshotStatus, raftOf } from '../../src/raw-node.js';
 import type { Ready } from '../../src/ready.js';
 import { MemoryStorage } from '../../src/storage.js';
 import type { ConfState, Entry, HardState, Message, Snapshot } from '../../src/types.js';
@@ -258,7 +258,7 @@ export class SimNetwork {
     n.resetVolatile();
     n.rawNode = rn;
     if (n.incarnation > 0) {
-      this.checker.observeRestart(n.id, rn.raft.raftLog.committed, rn.raft.term);
+      this.checker.observeRestart(n.id, rn.log.committed, rn.term);
     }
   }
 
@@ -434,7 +434,7 @@ export class SimNetwork {
   }
 
   private observeLeader(n: SimNode): void {
-    const r = n.rawNode?.raft;
+    const r = (n.rawNode === undefined ? undefined : raftOf(n.rawNode));
     if (r !== undefined && r.state === StateType.StateLeader) this.checker.observeLeader(r.term, n.id);
   }
 
@@ -610,21 +610,21 @@ export class SimNetwork {
   // ---- observation -------------------------------------------------------------------------
 
   leaders(): SimNode[] {
-    return this.nodes.filter((n) => n.rawNode?.raft.state === StateType.StateLeader);
+    return this.nodes.filter((n) => n.rawNode?.state === StateType.StateLeader);
   }
 
   /** The leader of the highest term, if any node is leader. */
   currentLeader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.leaders()) {
-      if (best === undefined || n.rawNode!.raft.term > best.rawNode!.raft.term) best = n;
+      if (best === undefined || n.rawNode!.term > best.rawNode!.term) best = n;
     }
     return best;
   }
 
   views(): NodeView[] {
     return this.nodes.map((n) => {
-      const r = n.rawNode?.raft;
+      const r = (n.rawNode === undefined ? undefined : raftOf(n.rawNode));
       return {
         id: n.id,
         live:
@@ -650,7 +650,7 @@ export class SimNetwork {
   describeNodes(): string {
     return this.nodes
       .map((n) => {
-        const r = n.rawNode?.raft;
+        const r = (n.rawNode === undefined ? undefined : raftOf(n.rawNode));
         if (r === undefined) return `  ${n.id}: down, persisted ${JSON.stringify(n.persistedHardState)}`;
         return (
           `  ${n.id}: ${StateType[r.state]} term=${r.term} vote=${r.vote} lead=${r.lead} ` +

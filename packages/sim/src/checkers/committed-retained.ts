@@ -5,7 +5,7 @@
  */
 import type { Violation } from './violation.js';
 import type { CommittedEntry } from './state-machine-safety.js';
-import type { LogView } from './raft-internals.js';
+import type { LogView } from './log-view.js';
 
 function key(data: Uint8Array): string {
   let s = '';

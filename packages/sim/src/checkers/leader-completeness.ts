@@ -5,7 +5,7 @@
  */
 import type { Role, StateMachine } from '@pontoon/raft';
 import type { ClusterObserver, SimNode } from '../sim/cluster.js';
-import { logOf } from './raft-internals.js';
+import { logOf } from './log-view.js';
 import type { StateMachineSafety } from './state-machine-safety.js';
 import type { Violation } from './violation.js';
 

@@ -12,7 +12,7 @@ import { ElectionSafety } from '../checkers/election-safety.js';
 import { LeaderCompleteness } from '../checkers/leader-completeness.js';
 import { checkLogMatching } from '../checkers/log-matching.js';
 import { checkCommittedRetained } from '../checkers/committed-retained.js';
-import { logOf } from '../checkers/raft-internals.js';
+import { logOf } from '../checkers/log-view.js';
 import { StateMachineSafety, checkReplicaStates } from '../checkers/state-machine-safety.js';
 import type { Violation } from '../checkers/violation.js';
 import { FaultInjector } from '../faults/injector.js';

@@ -197,7 +197,7 @@ export class StoreCluster {
     n.applyQueue = [];
     n.diskStalled = false;
     n.rawNode = rn;
-    if (n.incarnation > 0) this.checker.observeRestart(n.id, rn.raft.raftLog.committed, rn.raft.term);
+    if (n.incarnation > 0) this.checker.observeRestart(n.id, rn.log.committed, rn.term);
   }
 
   /**
@@ -369,7 +369,7 @@ export class StoreCluster {
   }
 
   private observeLeader(n: StoreNode): void {
-    const r = n.rawNode?.raft;
+    const r = n.rawNode;
     if (r !== undefined && r.state === StateType.StateLeader) this.checker.observeLeader(r.term, n.id);
   }
 
@@ -503,9 +503,9 @@ export class StoreCluster {
   currentLeader(): StoreNode | undefined {
     let best: StoreNode | undefined;
     for (const n of this.nodes) {
-      const r = n.rawNode?.raft;
+      const r = n.rawNode;
       if (r?.state !== StateType.StateLeader) continue;
-      if (best === undefined || r.term > best.rawNode!.raft.term) best = n;
+      if (best === undefined || r.term > best.rawNode!.term) best = n;
     }
     return best;
   }
@@ -514,13 +514,13 @@ export class StoreCluster {
 
   check(): void {
     const views: NodeView[] = this.nodes.map((n) => {
-      const r = n.rawNode?.raft;
+      const r = n.rawNode;
       return {
         id: n.id,
         live:
           r === undefined
             ? undefined
-            : { term: r.term, isLeader: r.state === StateType.StateLeader, committed: r.raftLog.committed, log: raftLogView(r.raftLog) },
+            : { term: r.term, isLeader: r.state === StateType.StateLeader, committed: r.log.committed, log: raftLogView(r.log) },
         durable: { log: storageView(n.store) },
       };
     });
@@ -530,12 +530,12 @@ export class StoreCluster {
   describeNodes(): string {
     return this.nodes
       .map((n) => {
-        const r = n.rawNode?.raft;
+        const r = n.rawNode;
         const disk = `disk=[${n.store.firstIndex()},${n.store.lastIndex()}] hs=${JSON.stringify(n.persistedHardState)}`;
         if (r === undefined) return `  ${n.id}: down, ${disk}`;
         return (
-          `  ${n.id}: ${StateType[r.state]} term=${r.term} vote=${r.vote} lead=${r.lead} commit=${r.raftLog.committed} ` +
-          `applied=${r.raftLog.applied} sm=${n.sm.appliedIndex} log=[${r.raftLog.firstIndex()},${r.raftLog.lastIndex()}] ${disk}` +
+          `  ${n.id}: ${StateType[r.state]} term=${r.term} vote=${r.vote} lead=${r.lead} commit=${r.log.committed} ` +
+          `applied=${r.log.applied} sm=${n.sm.appliedIndex} log=[${r.log.firstIndex()},${r.log.lastIndex()}] ${disk}` +
           `${n.diskStalled ? ` disk-stalled (${n.appendQueue.length} queued)` : ''}`
         );
       })
