@@ -77,7 +77,8 @@ export interface RaftNodeOptions<SM extends StateMachine = StateMachine> {
    *   counting while the process is stopped;
    * and it never rests on a round sent before a pause of the process (its tick timer late by
    * more than a tick): after one, the leader hears from a quorum again before it serves from
-   * the lease. Outside the lease, a read waits for a new round, as with ReadIndex.
+   * the lease. Outside the lease, a heartbeat round is sent at once and the read waits until a
+   * quorum acknowledged a round that may back the lease (after a pause, one sent since: ReadIndex).
    *
    * What it assumes: every node runs with the same tickMs and electionTicks, and every node's
    * clock and timers run at the same rate within the drift margin (a leader's clock slow by d
