@@ -68,6 +68,8 @@ export interface ClusterOptions {
   tickMs?: number;
   /** node.ts --snapshot-every. Default: node.ts's. */
   snapshotEvery?: number;
+  /** node.ts --lease-reads: `get` is served from the leader's lease. Default false. */
+  leaseReads?: boolean;
   /** Prefix of the temporary folder. */
   prefix?: string;
   /**
@@ -245,6 +247,7 @@ export class Cluster {
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
     if (opts.join === true) args.push('--join');
     if (opts.forceNewCluster === true) args.push('--force-new-cluster');
+    if (this.options.leaseReads === true) args.push('--lease-reads');
     const program = this.options.program ?? nodeProgram;
     const child = fork(program, args, {
       cwd: path.dirname(program), // where `--import tsx` resolves

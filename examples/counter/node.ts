@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     'force-new-cluster': { type: 'boolean', default: false }, // quorum lost for good: go on alone (see the raft README)
     'tick-ms': { type: 'string', default: '100' }, // a leader is presumed dead after 10-20 ticks
     'snapshot-every': { type: 'string', default: '10000' }, // entries between snapshots
+    'lease-reads': { type: 'boolean', default: false }, // serve `get` from the leader's lease
   },
 });
 if (args.id === undefined || args.data === undefined || args.peers === undefined) {
@@ -53,6 +54,7 @@ await transport.listen();
 const every = Number(args['snapshot-every']);
 const node = new RaftNode({
   id, logStore, transport, stateMachine: counter, initialMembers: members, join: args.join, tickMs: Number(args['tick-ms']),
+  leaseBasedReads: args['lease-reads'],
   snapshot: { everyEntries: every, keepEntries: every }, // so the log stays under 2 x every entries
 });
 

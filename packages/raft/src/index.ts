@@ -19,6 +19,7 @@ export type { ReadState } from './read-only.js';
 export type { BasicStatus, Status } from './status.js';
 export { RawNode, SnapshotStatus, ProgressType } from './raw-node.js';
 export type { Peer } from './raw-node.js';
+export type { LeaseBasis } from './leader-lease.js';
 export type { RaftLogView } from './log/raft-log-view.js';
 export { Raft, CampaignType, decodeConfChangeEntry } from './raft.js';
 export { LocalAppendThread, LocalApplyThread, isLocalMsgTarget } from './local-threads.js';

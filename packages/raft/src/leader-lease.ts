@@ -20,23 +20,41 @@
  * Rounds sent while a leadership transfer was pending never count: the transferee's forced
  * campaign does not respect the followers' pledge.
  *
- * What it still assumes, beyond clocks that tick at about the same rate: a follower keeps its
- * pledge across a restart. It does not (as in etcd): restarted, it knows no leader and may vote
- * at once, for a candidate whose log is as up to date as its own. A hand-built search (a
- * follower restarted within the lease while another, cut off from the leader, campaigns) found
- * no stale read in 456 runs, because the leader's writes leave such a candidate's log behind;
- * the gap is real when no write commits between the follower's last acknowledgement and the
- * election.
+ * Ticks alone cannot bound the lease in real time: a leader whose process is stopped (a long
+ * garbage-collection pause, SIGSTOP, a frozen VM) does not tick, so on resuming it would find its
+ * lease barely started while the followers' pledges ran out long ago and another leader took
+ * writes. The core has no clock, so the node driver measures the rounds on its monotonic clock
+ * (node/lease-clock.ts) and expires, through expireThrough(), every round sent longer ago than
+ * the lease may last in real time, and every round sent before a pause: the lease then rests
+ * only on rounds both clocks agree on, and a read without one waits for a fresh round, as with
+ * ReadIndex.
+ *
+ * What it still assumes, beyond clocks that run at about the same rate (within the driver's
+ * drift margin): a follower keeps its pledge across a restart. It does not (as in etcd):
+ * restarted, it knows no leader and may vote at once, for a candidate whose log is as up to date
+ * as its own. A hand-built search (a follower restarted within the lease while another, cut off
+ * from the leader, campaigns) found no stale read in 456 runs, because the leader's writes leave
+ * such a candidate's log behind; the gap is real when no write commits between the follower's
+ * last acknowledgement and the election.
  */
+import { invariant } from './errors.js';
 import type { JointConfig } from './quorum/joint.js';
 
 /** Bytes of a lease token in a heartbeat's context: round and send tick, float64 each. */
 export const LEASE_TOKEN_BYTES = 16;
 
+/** The heartbeat round a leader's lease rests on: the newest that counts and a quorum acknowledged. */
+export interface LeaseBasis {
+  /** The round's number; rounds are numbered from 1 in each term. */
+  round: number;
+  /** The leader tick the round was sent at. */
+  sentAtTick: number;
+}
+
 export class LeaderLease {
   /** Heartbeat rounds sent so far this term. */
   private round = 0;
-  /** Rounds at or below this one do not count (sent while a transfer was pending). */
+  /** Rounds at or below this one do not count (sent while a transfer was pending, or expired). */
   private floorRound = 0;
   private transferPending = false;
   /** Per voter: the newest round it acknowledged, and the tick that round was sent at. */
@@ -46,6 +64,25 @@ export class LeaderLease {
     private readonly selfId: number,
     private readonly electionTimeout: number,
   ) {}
+
+  /** Heartbeat rounds sent so far this term: the number of the newest. */
+  get roundsSent(): number {
+    return this.round;
+  }
+
+  /** Rounds at or below this one no longer count. */
+  get expiredThrough(): number {
+    return this.floorRound;
+  }
+
+  /**
+   * Rounds up to `round` no longer count towards the lease: the driver measured them as sent
+   * longer ago than a lease may last, or before a pause. A round not sent yet cannot be expired.
+   */
+  expireThrough(round: number): void {
+    invariant(Number.isSafeInteger(round) && round >= 0 && round <= this.round, () => `expiring lease rounds through ${round}, but ${this.round} were sent`);
+    if (round > this.floorRound) this.floorRound = round;
+  }
 
   /** The token for a heartbeat round sent now, at leader tick `tick`. */
   nextToken(tick: number): Uint8Array {
@@ -82,6 +119,27 @@ export class LeaderLease {
     if (!this.transferPending) return;
     this.transferPending = false;
     this.floorRound = this.round;
+  }
+
+  /**
+   * The round the lease rests on at tick `now`, or undefined when there is no lease. A leader that
+   * is a quorum by itself rests it on no round of its own: then the round is the next one to be
+   * sent, at `now`.
+   */
+  basis(config: JointConfig, now: number): LeaseBasis | undefined {
+    if (!this.valid(config, now)) return undefined;
+    // Ticks grow with rounds, so the quorum's round is one with the quorum's send tick (valid()).
+    const round = config.committedIndex({
+      ackedIndex: (id) => {
+        if (id === this.selfId) return this.round + 1;
+        const a = this.acked.get(id);
+        return a === undefined || a.round <= this.floorRound ? undefined : a.round;
+      },
+    });
+    if (round === this.round + 1) return { round, sentAtTick: now };
+    let sentAtTick = now;
+    for (const a of this.acked.values()) if (a.round === round) sentAtTick = a.tick;
+    return { round, sentAtTick };
   }
 
   /** Whether the leader, at tick `now`, holds a lease over the voters of `config`. */

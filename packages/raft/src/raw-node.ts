@@ -32,6 +32,7 @@ import {
 } from './types.js';
 import type { ConfState, Entry, HardState, Message, Snapshot, SoftState } from './types.js';
 import type { ReadState } from './read-only.js';
+import type { LeaseBasis } from './leader-lease.js';
 import { raftLogView } from './log/raft-log-view.js';
 import type { RaftLogView } from './log/raft-log-view.js';
 
@@ -490,6 +491,33 @@ export class RawNode {
     this.stepIgnoringDrops(
       newMessage({ type: MessageType.MsgReadIndex, entries: [{ term: 0, index: 0, type: EntryType.EntryNormal, data: rctx }] }),
     );
+  }
+
+  /**
+   * With lease-based reads, on the leader: the heartbeat round its lease rests on now (see
+   * leader-lease.ts), in its term. Undefined when it holds no lease, and on other nodes.
+   */
+  leaseBasis(): (LeaseBasis & { term: number }) | undefined {
+    const r = this.raft;
+    const basis = r.lease?.basis(r.trk.config.voters, r.leaseClock);
+    return basis === undefined ? undefined : { ...basis, term: r.term };
+  }
+
+  /**
+   * With lease-based reads, on the leader: the heartbeat rounds it sent so far in its term (the
+   * newest one's number; the messages of a round leave with the next Ready). 0 otherwise.
+   */
+  leaseRoundsSent(): number {
+    return this.raft.lease?.roundsSent ?? 0;
+  }
+
+  /**
+   * With lease-based reads, on the leader: rounds up to `round` of its term no longer count
+   * towards its lease. The driver calls it for the rounds its clock says are too old to rest a
+   * lease on (node/lease-clock.ts). A no-op on other nodes.
+   */
+  expireLeaseRounds(round: number): void {
+    this.raft.lease?.expireThrough(round);
   }
 
   private stepIgnoringDrops(m: Message): void {

@@ -84,4 +84,40 @@ describe('LeaderLease', () => {
     expect(lease.valid(joint, 0)).toBe(true);
     expect(new LeaderLease(1, ET).valid(voters(1), 50)).toBe(true);
   });
+
+  it('rests on no expired round: the driver expires rounds its clock says are too old, never unsent ones', () => {
+    const lease = new LeaderLease(1, ET);
+    const cfg = voters(1, 2, 3);
+    const r1 = lease.nextToken(0);
+    const r2 = lease.nextToken(1);
+    lease.ack(2, r2);
+    lease.ack(3, r1);
+    expect(lease.roundsSent).toBe(2);
+    expect(lease.basis(cfg, 1)).toEqual({ round: 2, sentAtTick: 1 });
+    // Round 2 left too long ago by the driver's clock, though only a tick ago by the core's.
+    lease.expireThrough(2);
+    expect(lease.expiredThrough).toBe(2);
+    expect(lease.valid(cfg, 1)).toBe(false);
+    expect(lease.basis(cfg, 1)).toBeUndefined();
+    lease.expireThrough(1); // the floor never goes back
+    expect(lease.expiredThrough).toBe(2);
+    const r3 = lease.nextToken(2);
+    lease.ack(3, r3);
+    expect(lease.basis(cfg, 2)).toEqual({ round: 3, sentAtTick: 2 });
+    expect(() => lease.expireThrough(4)).toThrow(/expiring lease rounds through 4, but 3 were sent/);
+  });
+
+  it('reports the quorum-th newest round as the basis, and a leader alone rests on none of its rounds', () => {
+    const lease = new LeaderLease(1, ET);
+    const cfg = voters(1, 2, 3, 4, 5);
+    const tokens = [0, 1, 2, 3].map((tick) => lease.nextToken(tick));
+    lease.ack(2, tokens[3]);
+    lease.ack(3, tokens[1]);
+    lease.ack(4, tokens[0]);
+    // The leader (round "now"), n2 (round 4) and n3 (round 2) make a quorum of 5 at round 2.
+    expect(lease.basis(cfg, 5)).toEqual({ round: 2, sentAtTick: 1 });
+    const alone = new LeaderLease(1, ET);
+    alone.nextToken(0);
+    expect(alone.basis(voters(1), 7)).toEqual({ round: 2, sentAtTick: 7 });
+  });
 });

@@ -40,7 +40,7 @@ export { SimRandom } from './sim/random.js';
 export { Tracer } from './sim/trace.js';
 export type { Fault, FaultSchedule, FaultTarget } from './faults/schedule.js';
 export { describeFault, formatSchedule } from './faults/schedule.js';
-export { faultScheduleArbitrary, scheduleForSeed, ALL_FAULT_KINDS, LEASE_UNSAFE_FAULT_KINDS } from './faults/arbitraries.js';
+export { faultScheduleArbitrary, scheduleForSeed, ALL_FAULT_KINDS, LEASE_CLOCK_DRIFT } from './faults/arbitraries.js';
 export type { FaultKind, FaultOptions } from './faults/arbitraries.js';
 export { FaultInjector } from './faults/injector.js';
 export type { Violation } from './checkers/violation.js';

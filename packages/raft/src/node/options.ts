@@ -66,14 +66,36 @@ export interface RaftNodeOptions<SM extends AnyStateMachine = AnyStateMachine> {
   /** A leader steps down when it has not heard from a quorum for an election timeout. Default true. */
   checkQuorum?: boolean;
   /**
-   * Serve linearizable reads from the leader's lease instead of a heartbeat round. The lease runs
-   * for the election timeout less one tick from the send tick of the newest heartbeat round a
-   * quorum acknowledged (followers refuse other candidates that long); outside it a read waits
-   * for a round. Faster, but correct only while every node's ticks run at about the same rate:
-   * unsafe under clock skew or process pauses of the order of an election timeout (a paused
-   * leader does not tick, so its lease does not run out). Requires checkQuorum. Default false.
+   * Serve linearizable reads from the leader's lease instead of a heartbeat round (Raft thesis
+   * §6.4.1): after a quorum acknowledged a heartbeat round, the followers refuse other candidates
+   * for an election timeout, and until then the leader answers reads at once. Requires
+   * checkQuorum. Default false.
+   *
+   * The lease rests on a heartbeat round a quorum acknowledged, and holds while both hold:
+   * - fewer than electionTicks - 1 of the leader's ticks have passed since the round was sent;
+   * - less than (electionTicks - 1) * tickMs * (1 - leaseDriftMargin) ms have passed since it
+   *   was sent, on the clock's monotonic now() (performance.now() by default), which keeps
+   *   counting while the process is stopped;
+   * and it never rests on a round sent before a pause of the process (its tick timer late by
+   * more than a tick): after one, the leader hears from a quorum again before it serves from
+   * the lease. Outside the lease, a heartbeat round is sent at once and the read waits until a
+   * quorum acknowledged a round that may back the lease (after a pause, one sent since: ReadIndex).
+   *
+   * What it assumes: every node runs with the same tickMs and electionTicks, and every node's
+   * clock and timers run at the same rate within the drift margin (a leader's clock slow by d
+   * and a follower's fast by d are safe while (1 - d) / (1 + d) >= 1 - leaseDriftMargin, about
+   * d <= 5% with the default). It does not assume bounded pauses: a process stopped for any
+   * time (garbage collection, SIGSTOP) serves no stale read when it resumes. A clock that stops
+   * while the process is stopped breaks it: a frozen VM whose monotonic clock does not count
+   * the freeze, a host suspended to disk. Nor does it survive a follower that restarts within
+   * the lease and votes at once (as in etcd; see leader-lease.ts).
    */
   leaseBasedReads?: boolean;
+  /**
+   * The share of the lease given up to clock drift and timer error (see leaseBasedReads), in
+   * [0, 1). Default 0.1.
+   */
+  leaseDriftMargin?: number;
   /** When to snapshot and compact; `false` disables snapshots. */
   snapshot?: SnapshotPolicy | false;
   /**
@@ -128,6 +150,7 @@ export interface ResolvedNodeOptions {
   preVote: boolean;
   checkQuorum: boolean;
   leaseBasedReads: boolean;
+  leaseDriftMargin: number;
   snapshot: Required<SnapshotPolicy> | false;
   disableProposalForwarding: boolean;
   maxCommandBytes: number;
@@ -214,6 +237,10 @@ export function resolveNodeOptions(o: RaftNodeOptions): ResolvedNodeOptions {
   const checkQuorum = o.checkQuorum ?? true;
   const leaseBasedReads = o.leaseBasedReads ?? false;
   if (leaseBasedReads && !checkQuorum) throw new ConfigError('leaseBasedReads', 'requires checkQuorum');
+  const leaseDriftMargin = o.leaseDriftMargin ?? 0.1;
+  if (typeof leaseDriftMargin !== 'number' || !(leaseDriftMargin >= 0 && leaseDriftMargin < 1)) {
+    throw new ConfigError('leaseDriftMargin', `must be a number in [0, 1), got ${String(leaseDriftMargin)}`);
+  }
   let snapshot: Required<SnapshotPolicy> | false = false;
   if (o.snapshot !== false) {
     const p = o.snapshot ?? {};
@@ -237,6 +264,7 @@ export function resolveNodeOptions(o: RaftNodeOptions): ResolvedNodeOptions {
     preVote: o.preVote ?? true,
     checkQuorum,
     leaseBasedReads,
+    leaseDriftMargin,
     snapshot,
     disableProposalForwarding: o.disableProposalForwarding ?? false,
     maxCommandBytes: positiveCount('maxCommandBytes', o.maxCommandBytes, 1 << 20),

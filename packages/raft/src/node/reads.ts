@@ -9,6 +9,7 @@ import { contextKey } from '../read-only.js';
 import type { ReadState } from '../read-only.js';
 import type { CallOptions } from './call-options.js';
 import { NodeStoppedError, TimeoutError } from './errors.js';
+import { LeaseClock } from './lease-clock.js';
 import type { NodeContext } from './node-context.js';
 import type { AnyStateMachine } from './state-machine.js';
 import { Waiter } from './waiter.js';
@@ -40,8 +41,18 @@ export class ReadHandler<SM extends AnyStateMachine> {
   private ready: ReadBatch[] = [];
   private readonly ctxPrefix = randomBytes(8);
   private ctxSeq = 0;
+  /**
+   * With lease reads: the lease on the monotonic clock (lease-clock.ts). The Ready loop guards
+   * every step with it, since any message may let the core answer a read from the lease.
+   */
+  readonly leaseClock: LeaseClock | undefined;
 
-  constructor(private readonly ctx: NodeContext<SM>) {}
+  constructor(private readonly ctx: NodeContext<SM>) {
+    const o = ctx.opts;
+    if (o.leaseBasedReads) {
+      this.leaseClock = new LeaseClock(ctx.rawNode, ctx.clock, { tickMs: o.tickMs, electionTicks: o.electionTicks, driftMargin: o.leaseDriftMargin });
+    }
+  }
 
   /** Queues a read for the next Ready; see RaftNode.read(). */
   read(fn: (sm: never) => unknown, options: CallOptions): Promise<unknown> {
@@ -92,6 +103,7 @@ export class ReadHandler<SM extends AnyStateMachine> {
     batch.key = contextKey(ctx);
     batch.issuedAtTick = this.ctx.loop.ticks;
     this.inflight.set(batch.key, batch);
+    this.leaseClock?.guard();
     this.ctx.rawNode.readIndex(ctx);
   }
 

@@ -50,6 +50,7 @@ export class ReadyLoop<SM extends AnyStateMachine> {
     const ctx = this.ctx;
     if (ctx.stopped) return;
     this.ticks++;
+    ctx.reads.leaseClock?.ticked();
     ctx.rawNode.tick();
     ctx.reads.retry();
     ctx.peerContact.onTick();
@@ -66,6 +67,7 @@ export class ReadyLoop<SM extends AnyStateMachine> {
       ctx.reads.flush();
       while (!ctx.stopped && ctx.rawNode.hasReady()) {
         const rd = ctx.rawNode.ready();
+        ctx.reads.leaseClock?.sending();
         if (rd.softState !== undefined) ctx.roles.onSoftState(rd.softState);
         for (const rs of rd.readStates) ctx.reads.onReadState(rs);
         let outgoing: Message[] | undefined;
@@ -93,6 +95,7 @@ export class ReadyLoop<SM extends AnyStateMachine> {
       return;
     }
     ctx.peerContact.heard(m.from);
+    ctx.reads.leaseClock?.guard();
     // On the leader, forwarded commands it must not append are dropped first (forwarding.ts).
     const admitted = ctx.forwarding.admit(m);
     if (admitted === undefined) return;
@@ -114,6 +117,7 @@ export class ReadyLoop<SM extends AnyStateMachine> {
   deliver(responses: readonly Message[] | undefined): void {
     if (responses === undefined) return;
     const ctx = this.ctx;
+    ctx.reads.leaseClock?.guard();
     let outgoing: Message[] | undefined;
     for (const r of responses) {
       if (r.to === ctx.id) {

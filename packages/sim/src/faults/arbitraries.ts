@@ -21,12 +21,13 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 ];
 
 /**
- * Faults that break the timing assumption of lease-based reads (clocks ticking at about the same
- * rate, no long pauses), and so make stale lease reads legitimately possible: left out when
- * leases are on. Late duplicates are not among them: a lease counts from the send tick of the
- * heartbeat round answered, however late the answer arrives.
+ * How far from the true rate lease-read schedules run a node's clock (clock skew, and the slowed
+ * clock of a deposed leader): 5%. Lease reads assume clocks within RaftNode's leaseDriftMargin of
+ * each other (default 0.1): a leader 5% slow and a follower 5% fast are within it, as
+ * 0.95 / 1.05 > 0.9. Skews beyond the margin legitimately allow stale lease reads. Pauses of any
+ * length are drawn: lease reads no longer assume bounded pauses (RaftNode's lease clock).
  */
-export const LEASE_UNSAFE_FAULT_KINDS: readonly FaultKind[] = ['pause', 'clockSkew', 'deposedLeader'];
+export const LEASE_CLOCK_DRIFT = 0.05;
 
 /** What schedules are drawn from. */
 export interface FaultOptions {
@@ -34,8 +35,14 @@ export interface FaultOptions {
   windowMs?: number;
   /** Most faults in one schedule. Default 6. */
   maxFaults?: number;
-  /** Kinds to draw from. Default: all (without pause and clock skew when lease reads are on). */
+  /** Kinds to draw from. Default: all. */
   kinds?: readonly FaultKind[];
+  /**
+   * Clocks run at most this far from the true rate (0.05: between x0.95 and x1.05), for clock
+   * skews and deposed leaders' slowed clocks. Default: skews from x0.5 to x2, deposed leaders'
+   * clocks at x0.1 to x0.6 (what lease reads cannot survive; see LEASE_CLOCK_DRIFT).
+   */
+  maxClockDrift?: number;
   /** Longest fault, ms. Default windowMs / 3. */
   maxDurationMs?: number;
   /**
@@ -58,6 +65,16 @@ export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}
   // alone is `partition`'s), always short of a majority with the leader.
   const maxPartners = Math.max(0, Math.floor((nodes - 1) / 2) - 1);
   const electionMs = options.electionTimeoutMs ?? 100;
+  // Rates in thousandths: a drift bound of a few percent still leaves room to draw from.
+  const drift = options.maxClockDrift;
+  const skewRate =
+    drift === undefined
+      ? fc.integer({ min: 50, max: 200 }).map((p) => p / 100)
+      : fc.integer({ min: Math.ceil((1 - drift) * 1000), max: Math.floor((1 + drift) * 1000) }).map((p) => p / 1000);
+  const slowRate =
+    drift === undefined
+      ? fc.integer({ min: 10, max: 60 }).map((p) => p / 100)
+      : fc.integer({ min: Math.ceil((1 - drift) * 1000), max: 999 }).map((p) => p / 1000);
   const deposedFor = fc.integer({ min: Math.min(maxDuration, 2 * electionMs), max: Math.max(maxDuration, Math.min(windowMs - 10, 12 * electionMs)) });
   const byKind: Record<FaultKind, fc.Arbitrary<Fault>> = {
     crash: fc.record({ kind: fc.constant('crash' as const), at, node, downMs: duration, tear: fc.boolean() }),
@@ -77,7 +94,7 @@ export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}
       at,
       durationMs: duration,
       node,
-      rate: fc.integer({ min: 50, max: 200 }).map((p) => p / 100),
+      rate: skewRate,
     }),
     diskStall: fc.record({ kind: fc.constant('diskStall' as const), at, durationMs: duration, node }),
     lateDuplicates: fc.record({
@@ -94,7 +111,7 @@ export function faultScheduleArbitrary(nodes: number, options: FaultOptions = {}
       at,
       durationMs: deposedFor,
       partners: fc.integer({ min: Math.min(1, maxPartners), max: maxPartners }),
-      rate: fc.integer({ min: 10, max: 60 }).map((p) => p / 100),
+      rate: slowRate,
     }),
   };
   const fault = fc.oneof(...kinds.map((k) => byKind[k]));

@@ -104,7 +104,11 @@ export class FaultInjector<SM extends StateMachine> {
         if (clock.isPaused || clock.isDead) return;
         clock.pause();
         what = `pause n${id}`;
-        undo = () => clock.resume();
+        // What queued meanwhile is drained over up to half a tick (5 ms by default), as a real
+        // process resumed by SIGCONT answered queued reads in 5 ms and stepped down in 8-24 ms.
+        const drain = c.rand.derive(`resume-n${id}-at-${f.at}`);
+        const drainMs = Math.max(1, Math.round(c.electionTimeoutMs / 20));
+        undo = () => clock.resume(() => drain.between(0, drainMs));
         break;
       }
       case 'lossBurst':

@@ -26,7 +26,7 @@ export interface KvSimulationOptions {
   windowMs?: number;
   /** Most faults per schedule. Default 6. */
   maxFaults?: number;
-  /** Fault kinds to draw from. Default: every kind (with lease reads, the ones leases survive). */
+  /** Fault kinds to draw from. Default: every kind (with lease reads, clocks within LEASE_CLOCK_DRIFT). */
   faultKinds?: readonly FaultKind[];
   /** Planted bugs in the state machine. */
   bugs?: KvBugs;

@@ -121,7 +121,7 @@ export class ClientPool<SM extends StateMachine, I, O> {
     const target = this.pickTarget(clientId, op.kind);
     const call = this.cluster.scheduler.now() + thinkMs;
     await this.sleep(thinkMs + this.cluster.network.latency());
-    const settled = await this.invoke(target, op, timeoutMs);
+    const settled = await this.invoke(clientId, target, op, timeoutMs);
     await this.sleep(this.cluster.network.latency());
     const now = this.cluster.scheduler.now();
     if ('hung' in settled) {
@@ -165,7 +165,7 @@ export class ClientPool<SM extends StateMachine, I, O> {
   }
 
   /** Hands the operation to the node's process and waits for its answer or the client's deadline. */
-  private invoke(target: number, op: ClientOperation<SM, I, O>, timeoutMs: number): Promise<Settled> {
+  private invoke(clientId: number, target: number, op: ClientOperation<SM, I, O>, timeoutMs: number): Promise<Settled> {
     const n = this.cluster.node(target);
     if (n.raft === undefined) return Promise.resolve({ ok: false, error: REFUSED });
     return new Promise<Settled>((resolve) => {
@@ -191,7 +191,7 @@ export class ClientPool<SM extends StateMachine, I, O> {
           (value) => finish({ ok: true, value }),
           (error: unknown) => finish({ ok: false, error }),
         );
-      });
+      }, `client-${clientId}`);
     });
   }
 

@@ -3,19 +3,19 @@
  * one that still fails, and replay it with a trace.
  */
 import type { StateMachine } from '@pontoon/raft';
-import { LEASE_UNSAFE_FAULT_KINDS, ALL_FAULT_KINDS, scheduleForSeed } from '../faults/arbitraries.js';
+import { LEASE_CLOCK_DRIFT, scheduleForSeed } from '../faults/arbitraries.js';
 import type { FaultOptions } from '../faults/arbitraries.js';
 import type { Fault, FaultSchedule } from '../faults/schedule.js';
 import { formatSchedule } from '../faults/schedule.js';
 import type { SimulationConfig, SimulationResult } from './simulation.js';
 import { simulate } from './simulation.js';
 
-/** The fault options a config draws its schedules with (lease reads leave out the kinds that break their timing assumption). */
+/** The fault options a config draws its schedules with (lease reads: clocks within LEASE_CLOCK_DRIFT of the true rate). */
 export function faultOptionsOf<SM extends StateMachine, I, O, S>(config: SimulationConfig<SM, I, O, S>): FaultOptions {
   const r = config.raft;
   const base: FaultOptions = { electionTimeoutMs: (r?.tickMs ?? 10) * (r?.electionTicks ?? 10), ...config.faults };
-  if (base.kinds !== undefined || config.raft?.leaseBasedReads !== true) return base;
-  return { ...base, kinds: ALL_FAULT_KINDS.filter((k) => !LEASE_UNSAFE_FAULT_KINDS.includes(k)) };
+  if (base.maxClockDrift !== undefined || config.raft?.leaseBasedReads !== true) return base;
+  return { ...base, maxClockDrift: LEASE_CLOCK_DRIFT };
 }
 
 /** The schedule a config runs for `seed` when none is given. */

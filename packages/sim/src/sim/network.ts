@@ -276,7 +276,7 @@ export class SimTransport implements Transport {
   deliver(m: Message): void {
     this.clock.gate(() => {
       if (!this.closed) this.messageHandler?.(m);
-    });
+    }, `peer-${m.from}`);
   }
   /** @internal */
   unreachable(peer: number): void {

@@ -23,7 +23,8 @@ export class NodeClock implements Clock {
   private baseGlobal = 0;
   private paused = false;
   private dead = false;
-  private held: Array<() => void> = [];
+  /** What came due while paused, with where it came from (a peer's or a client's connection). */
+  private held: Array<{ fn: () => void; source: string | undefined }> = [];
   private readonly timers = new Set<NodeTimer>();
 
   /** `startLocal`: the local clock's reading now (nodes' clocks need not agree). */
@@ -60,10 +61,13 @@ export class NodeClock implements Clock {
     this.timers.delete(t);
   }
 
-  /** Runs `fn` in this node's process: now, or at resume() if paused; never once killed. */
-  gate(fn: () => void): void {
+  /**
+   * Runs `fn` in this node's process: now, or at resume() if paused; never once killed.
+   * `source` names the connection it came in on (what resume() drains in one piece).
+   */
+  gate(fn: () => void, source?: string): void {
     if (this.dead) return;
-    if (this.paused) this.held.push(fn);
+    if (this.paused) this.held.push({ fn, source });
     else fn();
   }
 
@@ -86,13 +90,30 @@ export class NodeClock implements Clock {
     if (!this.dead) this.paused = true;
   }
 
-  /** Ends a pause: what came due meanwhile runs now, in the order it came due. */
-  resume(): void {
+  /**
+   * Ends a pause: what came due meanwhile runs now, in the order it came due. Given `drainDelay`,
+   * what came in on each connection (and the process's own timers and disk, together) runs in
+   * its order after a delay drawn per connection (ms): a resumed process drains its sockets over
+   * several turns of its event loop, in an order it does not choose, and may act on one (a
+   * client's read) before it has read another (a newer leader's message).
+   */
+  resume(drainDelay?: () => number): void {
     if (!this.paused) return;
     this.paused = false;
     const held = this.held;
     this.held = [];
-    if (held.length > 0) this.scheduler.schedule(0, () => held.forEach((fn) => this.gate(fn)));
+    if (held.length === 0) return;
+    if (drainDelay === undefined) {
+      this.scheduler.schedule(0, () => held.forEach((h) => this.gate(h.fn, h.source)));
+      return;
+    }
+    const bySource = new Map<string | undefined, Array<() => void>>();
+    for (const h of held) {
+      const list = bySource.get(h.source);
+      if (list === undefined) bySource.set(h.source, [h.fn]);
+      else list.push(h.fn);
+    }
+    for (const [source, fns] of bySource) this.scheduler.schedule(drainDelay(), () => fns.forEach((fn) => this.gate(fn, source)));
   }
 
   /** A crash: the process and all its timers are gone; nothing of it runs again. */

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ALL_FAULT_KINDS, faultOptionsOf, faultScheduleArbitrary, kvSimulation, replay } from '@pontoon/sim';
+import { ALL_FAULT_KINDS, LEASE_CLOCK_DRIFT, faultOptionsOf, faultScheduleArbitrary, kvSimulation, replay } from '@pontoon/sim';
 import type { Fault } from '@pontoon/sim';
 
 describe('deposedLeader fault', () => {
@@ -50,15 +50,26 @@ describe('deposedLeader fault', () => {
     }
   });
 
-  it('is left out of schedules for lease reads (a slowed leader legitimately serves stale lease reads)', () => {
+  it('is drawn for lease reads too, with a clock slowed within LEASE_CLOCK_DRIFT (beyond it stale lease reads are legitimate)', () => {
     const lease = faultOptionsOf(kvSimulation({ nodes: 5, leaseReads: true }));
-    expect(lease.kinds).not.toContain('deposedLeader');
-    // A late answer extends no lease: the lease counts from the round's send tick.
-    expect(lease.kinds).toContain('lateDuplicates');
-    expect(lease.kinds).toContain('crash');
+    expect(lease.kinds).toBeUndefined();
+    expect(lease.maxClockDrift).toBe(LEASE_CLOCK_DRIFT);
+    const drawn = fc.sample(faultScheduleArbitrary(5, { ...lease, kinds: ['deposedLeader', 'clockSkew'] }), { seed: 11, numRuns: 200 }).flatMap((s) => s.faults);
+    expect(drawn.length).toBeGreaterThan(100);
+    for (const f of drawn) {
+      if (f.kind === 'deposedLeader') {
+        expect(f.rate).toBeGreaterThanOrEqual(1 - LEASE_CLOCK_DRIFT);
+        expect(f.rate).toBeLessThan(1);
+      } else if (f.kind === 'clockSkew') {
+        expect(Math.abs(f.rate - 1)).toBeLessThanOrEqual(LEASE_CLOCK_DRIFT + 1e-9);
+      } else {
+        throw new Error(`drew ${f.kind}`);
+      }
+    }
     const readIndex = faultOptionsOf(kvSimulation({ nodes: 5 }));
-    // ReadIndex configurations draw from every kind, this one included.
+    // ReadIndex configurations draw from every kind, clocks as far off as x0.1 and x2.
     expect(readIndex.kinds).toBeUndefined();
+    expect(readIndex.maxClockDrift).toBeUndefined();
     expect(ALL_FAULT_KINDS).toContain('deposedLeader');
     expect(readIndex.electionTimeoutMs).toBe(100);
   });
