@@ -21,6 +21,7 @@ import { peersSuite } from './peers/index.js';
 import { simSuite } from './sim/index.js';
 import { stateMachineSuite } from './state-machine/index.js';
 import { snapshotTransferSuite } from './snapshot-transfer/index.js';
+import { kvStoreSuite } from './kv-store/index.js';
 import { renderHtmlReport } from './lib/html-report.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { writeHtml, writeResults } from './lib/results.js';
@@ -35,6 +36,7 @@ const SUITES: readonly Suite[] = [
   clusterMemSuite,
   clusterSuite,
   stateMachineSuite,
+  kvStoreSuite,
   simSuite,
   peersSuite,
   snapshotTransferSuite,
