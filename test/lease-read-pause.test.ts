@@ -6,8 +6,8 @@
  * read may answer a value below one that a write acknowledged before the read was sent. Before
  * the lease clock (packages/raft/src/node/lease-clock.ts), a resumed leader answered such reads
  * from its old state within milliseconds of SIGCONT, before it noticed the new term. Every
- * other round a follower restarts while the leader is stopped: the newer leader may then be one
- * whose messages to the stopped node wait for a connection, as in the runs that found this.
+ * other round the followers restart while the leader is stopped: the newer leader's messages to
+ * the stopped node then wait for a connection, as in the runs that found this.
  */
 import { expect, it } from 'vitest';
 import { startCluster } from './support/cluster.js';
@@ -64,12 +64,12 @@ it('a leader stopped past its lease answers no stale read after SIGCONT', async 
     let stopped = true;
     try {
       if (rounds % 2 === 1) {
-        // A follower restarts meanwhile: its new connection to the stopped node waits for a
-        // handshake, so what it sends there is dropped and the resumed node hears of a newer
-        // term only after it answered the handshake (a connection lost at a bad time).
-        const follower = c.live().find((id) => id !== leader.id)!;
-        await c.kill(follower);
-        await c.start(follower);
+        // The followers restart meanwhile: their new connections to the stopped node wait for a
+        // handshake, so what the new leader sends there is dropped, and the resumed node hears
+        // of the newer term only after it answered the handshake (connections lost at a bad time).
+        const followers = c.live().filter((id) => id !== leader.id);
+        await Promise.all(followers.map((id) => c.kill(id)));
+        await Promise.all(followers.map((id) => c.start(id)));
       }
       const next = await newLeader(leader.id, leader.term);
       // The new leader takes writes while reads queue at the stopped one, each sent after the
