@@ -25,9 +25,8 @@
  * later leader was elected by a quorum that shares a member with them: the messages that depose
  * this leader are handled before it serves anything from its lease again.
  *
- * Without a lease that holds on both clocks, the core sends a heartbeat round at once and answers
- * the read once a quorum acknowledged a round that may back the lease; after a pause only rounds
- * sent since count, which is ReadIndex's guarantee, at ReadIndex's cost.
+ * Without a lease that holds on both clocks, the core makes a read wait for a new heartbeat
+ * round acknowledged by a quorum: ReadIndex's guarantee, at ReadIndex's cost.
  */
 import type { RawNode } from '../raw-node.js';
 import type { Clock } from './clock.js';
