@@ -1,7 +1,4 @@
-import type { Message } from './types.js';
-
-/** The outcome of streaming a snapshot to a peer. */
-export type SnapshotSendStatus = 'finished' | 'failed';
+import type { Message, SnapshotStatus } from './types.js';
 
 /**
  * How Raft messages travel between nodes. Fire-and-forget: Raft tolerates loss, duplication and
@@ -17,7 +14,7 @@ export interface Transport {
   /** Registers the callback for peers whose messages had to be dropped. */
   onUnreachable(handler: (peerId: number) => void): void;
   /** Registers the callback for finished or failed snapshot sends. */
-  onSnapshotStatus(handler: (peerId: number, status: SnapshotSendStatus) => void): void;
+  onSnapshotStatus(handler: (peerId: number, status: SnapshotStatus) => void): void;
   /** Adds or updates a peer's address (membership changes happen at run time). */
   addPeer(peerId: number, address: string): void;
   /** Forgets a peer and closes its connection. */

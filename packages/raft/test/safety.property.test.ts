@@ -1,6 +1,6 @@
 /**
  * Raft safety under faults: random fault schedules over a deterministic simulated cluster of
- * RawNodes (test/support/sim-network.ts), with every invariant of the Raft paper checked after
+ * RawNodes (@pontoon/sim/rawnode), with every invariant of the Raft paper checked after
  * every step, and liveness checked once the faults heal.
  *
  * CI runs a fixed seed and a bounded number of runs; `pnpm --filter @pontoon/raft property:long
@@ -11,13 +11,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MessageType } from '../src/types.js';
-import { scheduleArb, simOptionsArb } from './support/fault-schedule.js';
-import { arrayLogView } from './support/log-views.js';
-import { SafetyChecker, SafetyViolation } from './support/safety-checker.js';
-import type { Invariant, LogView, NodeView } from './support/safety-checker.js';
-import { applyStep, runSchedule } from './support/schedule-runner.js';
-import { SimNetwork, defaultSimOptions } from './support/sim-network.js';
-import type { PlantedBug, SimOptions } from './support/sim-network.js';
+import {
+  applyStep,
+  arrayLogView,
+  defaultSimOptions,
+  type Invariant,
+  type LogView,
+  type NodeView,
+  type PlantedBug,
+  runSchedule,
+  SafetyChecker,
+  SafetyViolation,
+  scheduleArb,
+  SimNetwork,
+  type SimOptions,
+  simOptionsArb,
+} from '@pontoon/sim/rawnode';
 
 /** Fixed in CI so that a run is a replay; the long-run CLI draws fresh seeds. */
 const SEED = 0x5afe7;

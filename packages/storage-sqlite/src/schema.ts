@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { emptyConfState } from '@pontoon/raft';
+import { emptyConfState } from '@pontoon/raft/core';
 import { numbersChecksum, snapshotChecksum } from './checksum.js';
 import { CorruptionError, SchemaVersionError } from './errors.js';
 

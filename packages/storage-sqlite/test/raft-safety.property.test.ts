@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
-import { type Step, simOptionsArb, stepArb } from '../../raft/test/support/fault-schedule.js';
+import { simOptionsArb, type Step, stepArb } from '@pontoon/sim/rawnode';
 import { runStoreSchedule, type StoreRunStats } from './support/store-cluster.js';
 import { TempDirs } from './support/temp-dir.js';
 

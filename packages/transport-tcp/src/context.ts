@@ -1,6 +1,6 @@
 /** What the connections of one transport share (internal). */
 import type { EventEmitter } from 'eventemitter3';
-import type { Message, SnapshotSendStatus } from '@pontoon/raft';
+import type { Message, SnapshotStatus } from '@pontoon/raft';
 import type { Counters } from './counters.js';
 import type { TransportEvents } from './events.js';
 import type { MessageEncoder } from './message-codec.js';
@@ -17,5 +17,5 @@ export interface TransportContext {
   /** Tells the core, after the current turn, that messages to `peerId` were dropped. */
   reportUnreachable(peerId: number): void;
   /** Tells the core, after the current turn, how a snapshot send ended. */
-  reportSnapshot(peerId: number, status: SnapshotSendStatus): void;
+  reportSnapshot(peerId: number, status: SnapshotStatus): void;
 }

@@ -25,7 +25,7 @@ import type { Logger } from '../logger.js';
 import { ReadOnlyOption } from '../config.js';
 import { contextKey } from '../read-only.js';
 import type { ReadState } from '../read-only.js';
-import { RawNode, SnapshotStatus } from '../raw-node.js';
+import { RawNode } from '../raw-node.js';
 import type { Transport } from '../transport.js';
 import { ProgressStateType } from '../tracker/state.js';
 import { confChangeAsV2 } from '../conf-change.js';
@@ -52,7 +52,7 @@ import {
   NotLeaderError,
   ProposalOutcomeUnknownError,
   TimeoutError,
-} from './errors.js';
+} from '../errors.js';
 import type { Membership, RaftNodeEvents, Role } from './events.js';
 import { membershipOf, roleOf } from './events.js';
 import type { RaftNodeOptions, ResolvedNodeOptions } from './options.js';
@@ -65,9 +65,9 @@ import { Waiter } from './waiter.js';
 /** Per-call options of propose(), read() and the membership calls. */
 export interface CallOptions {
   /** Stop waiting when this signal aborts. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Stop waiting after this many ms. Default: the node's proposalTimeoutMs / readTimeoutMs. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** One change of a changeMembership() call. */
@@ -308,7 +308,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
     });
     this.transport.onSnapshotStatus((peer, status) => {
       if (this.stopped) return;
-      this.rawNode.reportSnapshot(peer, status === 'finished' ? SnapshotStatus.SnapshotFinish : SnapshotStatus.SnapshotFailure);
+      this.rawNode.reportSnapshot(peer, status);
       this.scheduleReady();
     });
     this.tickTimer = this.clock.setTimeout(this.onTick, o.tickMs);
@@ -510,7 +510,7 @@ export class RaftNode<SM extends StateMachine = StateMachine> extends EventEmitt
       }
     };
     this.leaderWaiters.set(onLeader, waiter);
-    this.rawNode.transferLeader(id);
+    this.rawNode.transferLeadership(id);
     this.scheduleReady();
     return waiter.promise;
   }

@@ -3,7 +3,8 @@
  * RaftNode does not expose: it keeps its RawNode private. The simulator lives in the same
  * repository and is tested with it, so it reads the field directly, here and nowhere else.
  */
-import type { RaftNode, RawNode } from '@pontoon/raft';
+import type { RaftNode } from '@pontoon/raft';
+import type { RawNode } from '@pontoon/raft/core';
 
 /** The part of a node's log the checkers read. */
 export interface LogView {
