@@ -1,5 +1,5 @@
 /**
- * The simulator run on ourselves: 310 random fault schedules from fixed seeds (the same every
+ * The simulator run on ourselves: 360 random fault schedules from fixed seeds (the same every
  * run) over 3- and 5-node clusters, with ReadIndex and with lease reads, and a fresh batch (new
  * seeds every run: the first is in the test's title, `PONTOON_SEED=<seed>` replays the batch).
  * Schedules are short (a 1 s fault window, 40 writes) to keep CI fast; `pnpm sim` runs longer
