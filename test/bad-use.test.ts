@@ -23,9 +23,9 @@ import {
   type Member,
   type RaftNodeOptions,
   type StateMachine,
-} from '../packages/raft/src/index.js';
-import { SqliteLogStore, StoreLockedError } from '../packages/storage-sqlite/src/index.js';
-import { TcpTransport } from '../packages/transport-tcp/src/index.js';
+} from '@pontoon/raft';
+import { SqliteLogStore, StoreLockedError } from '@pontoon/storage-sqlite';
+import { TcpTransport } from '@pontoon/transport-tcp';
 
 /** Counts the commands applied and their bytes: any lost or doubled command shows. */
 class Tally implements StateMachine<number> {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { SqliteLogStore } from '../packages/storage-sqlite/src/index.js';
+import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { checkCounter, startCluster, WriteLoad } from './support/cluster.js';
 
 const EVERY = 1000;

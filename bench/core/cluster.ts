@@ -4,21 +4,7 @@
  * application does (persist, send, apply, advance) and nothing more, so that what is measured
  * is the consensus core and not the harness.
  */
-import {
-  EMPTY_BYTES,
-  EntryType,
-  MemoryStorage,
-  MessageType,
-  RawNode,
-  StateType,
-  emptyConfState,
-  isEmptyHardState,
-  isEmptySnap,
-  newMessage,
-  type Entry,
-  type Message,
-  type Ready,
-} from '@pontoon/raft';
+import { EntryType, MessageType, type Entry, type Message, EMPTY_BYTES, MemoryStorage, RawNode, StateType, emptyConfState, isEmptyHardState, isEmptySnap, newMessage, type Ready } from '@pontoon/raft/core';
 import type { SampleBuffer } from '../lib/histogram.js';
 
 /** Entries kept in storage behind the applied index; beyond twice that, the log is compacted. */

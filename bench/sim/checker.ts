@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkLinearizabilitySync, kvModel, parseEdnKvHistory, type History, type KvInput, type KvOutput } from '@pontoon/sim';
-import { SeededRand } from '@pontoon/raft';
+import { SeededRand } from '@pontoon/raft/core';
 import { formatCount, formatNs, formatTable, median } from '../lib/report.js';
 
 const RUNS = 5;

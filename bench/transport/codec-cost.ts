@@ -5,7 +5,7 @@
  * socket's time per message, it says how far the ratio can go for small messages whatever the
  * sockets cost. The codec is internal to @pontoon/transport-tcp, hence the source import.
  */
-import { validateMessage } from '@pontoon/raft';
+import { validateMessage } from '@pontoon/raft/core';
 import type { Message } from '@pontoon/raft';
 import { MessageDecoder, MessageEncoder, writeBody } from '../../packages/transport-tcp/src/message-codec.js';
 import { appendMessage, CHILD_ID, PARENT_ID } from './shared.js';

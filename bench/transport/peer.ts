@@ -5,7 +5,7 @@
  *   tsx --conditions=@pontoon/source bench/transport/peer.ts <pontoon|bare> <sink|echo>
  */
 import net from 'node:net';
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, newMessage } from '@pontoon/raft/core';
 import { TcpTransport } from '@pontoon/transport-tcp';
 import { FrameReader } from '../lib/length-prefixed-frames.js';
 import { CHILD_ID, CLUSTER_ID, PARENT_ID } from './shared.js';

@@ -1,5 +1,5 @@
 /** What the two processes of bench/transport agree on: modes, IPC messages, the wire workload. */
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, newMessage } from '@pontoon/raft/core';
 import type { Message } from '@pontoon/raft';
 
 /** `pontoon`: TcpTransport; `bare`: a node:net socket writing length-prefixed frames. */

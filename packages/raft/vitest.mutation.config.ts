@@ -9,11 +9,24 @@
  * - test/safety.property.test.ts is replaced by test/safety-simulation.mutation-suite.ts: the same
  *   simulation over the real core, without the planted-bug checks of the checker itself, on
  *   30 + 10 schedules instead of CI's 400 + 250 (PONTOON_SAFETY_RUNS, PONTOON_SAFETY_LONG_RUNS).
+ * - The simulation lives in @pontoon/sim/rawnode, which imports `@pontoon/raft/core`: through the
+ *   workspace link that is the unmutated package, so the aliases below point every import of
+ *   `@pontoon/raft` (this config's copy sits in Stryker's sandbox) at the sandbox's sources.
  */
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const own = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+
 export default defineConfig({
-  resolve: { conditions: ['@pontoon/source'] },
+  resolve: {
+    conditions: ['@pontoon/source'],
+    alias: [
+      { find: /^@pontoon\/raft$/, replacement: own('./src/index.ts') },
+      { find: /^@pontoon\/raft\/core$/, replacement: own('./src/core.ts') },
+      { find: /^@pontoon\/raft\/testing$/, replacement: own('./src/testing.ts') },
+    ],
+  },
   ssr: { resolve: { conditions: ['@pontoon/source'] } },
   test: {
     include: ['test/**/*.test.ts', 'test/safety-simulation.mutation-suite.ts'],

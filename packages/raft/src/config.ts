@@ -28,39 +28,39 @@ export interface Config {
   /** Where persisted entries and state are read from. */
   storage: Storage;
   /** The last applied index, when restarting; entries up to it are not handed out again. */
-  applied?: number;
+  applied?: number | undefined;
   /**
    * Persist and apply through MsgStorageAppend / MsgStorageApply messages to the local append
    * and apply threads instead of the Ready/advance contract (etcd's AsyncStorageWrites).
    */
-  asyncStorageWrites?: boolean;
+  asyncStorageWrites?: boolean | undefined;
   /** Max bytes of entries per append message; 0 means one entry per message. Default Infinity. */
-  maxSizePerMsg?: number;
+  maxSizePerMsg?: number | undefined;
   /** Max bytes of committed entries being applied at once. Default: maxSizePerMsg. */
-  maxCommittedSizePerReady?: number;
+  maxCommittedSizePerReady?: number | undefined;
   /** Max payload bytes of the leader's uncommitted tail; proposals beyond it are dropped. */
-  maxUncommittedEntriesSize?: number;
+  maxUncommittedEntriesSize?: number | undefined;
   /** Max append messages in flight to one follower. Default 256. */
-  maxInflightMsgs?: number;
+  maxInflightMsgs?: number | undefined;
   /** Max bytes of append messages in flight to one follower. Default Infinity. */
-  maxInflightBytes?: number;
+  maxInflightBytes?: number | undefined;
   /** The leader steps down when it has not heard from a quorum within an election timeout. */
-  checkQuorum?: boolean;
+  checkQuorum?: boolean | undefined;
   /** Run the PreVote phase before an election (Raft thesis §9.6). */
-  preVote?: boolean;
-  readOnlyOption?: ReadOnlyOption;
-  logger?: Logger;
+  preVote?: boolean | undefined;
+  readOnlyOption?: ReadOnlyOption | undefined;
+  logger?: Logger | undefined;
   /** Followers drop proposals instead of forwarding them to the leader. */
-  disableProposalForwarding?: boolean;
+  disableProposalForwarding?: boolean | undefined;
   /**
    * Skip the propose-time checks of conf changes. Unsafe unless the application serializes and
    * verifies conf changes itself: an invalid change that gets applied throws.
    */
-  disableConfChangeValidation?: boolean;
+  disableConfChangeValidation?: boolean | undefined;
   /** A leader removed from (or demoted in) the configuration steps down. */
-  stepDownOnRemoval?: boolean;
+  stepDownOnRemoval?: boolean | undefined;
   /** Source of randomness for election timeouts. Default: a SeededRand seeded with the id. */
-  rand?: Rand;
+  rand?: Rand | undefined;
 }
 
 /** A Config with every option resolved; what the core runs on. */

@@ -30,17 +30,11 @@ import {
   None,
   StateType,
 } from './types.js';
-import type { ConfState, Entry, HardState, Message, Snapshot, SoftState } from './types.js';
+import type { ConfState, Entry, HardState, Message, Snapshot, SnapshotStatus, SoftState } from './types.js';
 import type { ReadState } from './read-only.js';
 import type { LeaseBasis } from './leader-lease.js';
 import { raftLogView } from './log/raft-log-view.js';
 import type { RaftLogView } from './log/raft-log-view.js';
-
-/** The outcome of sending a snapshot, reported with reportSnapshot(). */
-export enum SnapshotStatus {
-  SnapshotFinish = 1,
-  SnapshotFailure = 2,
-}
 
 /** Whether a Progress belongs to a voter or a learner (for withProgress). */
 export enum ProgressType {
@@ -460,18 +454,13 @@ export class RawNode {
   /** Reports the outcome of sending a snapshot to `id`. */
   reportSnapshot(id: number, status: SnapshotStatus): void {
     this.stepIgnoringDrops(
-      newMessage({ type: MessageType.MsgSnapStatus, from: id, reject: status === SnapshotStatus.SnapshotFailure }),
+      newMessage({ type: MessageType.MsgSnapStatus, from: id, reject: status === 'failed' }),
     );
   }
 
   /** Asks the leader to hand leadership to `transferee` (thesis §3.10). */
-  transferLeader(transferee: number): void {
-    this.stepIgnoringDrops(newMessage({ type: MessageType.MsgTransferLeader, from: transferee }));
-  }
-
-  /** Alias of transferLeader(). */
   transferLeadership(transferee: number): void {
-    this.transferLeader(transferee);
+    this.stepIgnoringDrops(newMessage({ type: MessageType.MsgTransferLeader, from: transferee }));
   }
 
   /**

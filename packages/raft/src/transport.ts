@@ -1,4 +1,4 @@
-import type { Message } from './types.js';
+import type { Message, SnapshotStatus } from './types.js';
 import type { SnapshotSink, SnapshotSource } from './node/state-machine.js';
 
 /**
@@ -6,9 +6,6 @@ import type { SnapshotSink, SnapshotSource } from './node/state-machine.js';
  * rejects, and the stream is refused).
  */
 export type SnapshotStreamHandler = (message: Message) => Promise<SnapshotSink>;
-
-/** The outcome of streaming a snapshot to a peer. */
-export type SnapshotSendStatus = 'finished' | 'failed';
 
 /**
  * How Raft messages travel between nodes. Fire-and-forget: Raft tolerates loss, duplication and
@@ -24,7 +21,7 @@ export interface Transport {
   /** Registers the callback for peers whose messages had to be dropped. */
   onUnreachable(handler: (peerId: number) => void): void;
   /** Registers the callback for finished or failed snapshot sends. */
-  onSnapshotStatus(handler: (peerId: number, status: SnapshotSendStatus) => void): void;
+  onSnapshotStatus(handler: (peerId: number, status: SnapshotStatus) => void): void;
   /** Adds or updates a peer's address (membership changes happen at run time). */
   addPeer(peerId: number, address: string): void;
   /** Forgets a peer and closes its connection. */

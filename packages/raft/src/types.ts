@@ -165,6 +165,9 @@ export interface ConfChangeV2 {
 }
 
 /** A node with id 0 does not exist: 0 means "no node" (no leader, no vote). */
+/** The outcome of sending a snapshot to a peer: RawNode.reportSnapshot(), Transport.onSnapshotStatus(). */
+export type SnapshotStatus = 'finished' | 'failed';
+
 export const None = 0;
 
 /** An empty byte array shared by every entry without a payload. */

@@ -5,21 +5,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  asV1,
-  confChangeAsV2,
-  confChangesFromString,
-  confChangesToString,
-  confStateEquivalent,
-  decodeConfChange,
-  decodeConfChangeV2,
-  encodeConfChange,
-  encodeConfChangeV2,
-  enterJoint,
-  isConfChangeV2,
-  leaveJoint,
-  marshalConfChange,
-} from '../src/conf-change.js';
+import { asV1, confChangeAsV2, confStateEquivalent, decodeConfChange, decodeConfChangeV2, encodeConfChange, encodeConfChangeV2, enterJoint, isConfChangeV2, leaveJoint, marshalConfChange } from '../src/conf-change.js';
+import { confChangesFromString, confChangesToString } from './support/conf-change-text.js';
 import { ConfChangeError, DecodeError } from '../src/errors.js';
 import {
   type ConfChange,

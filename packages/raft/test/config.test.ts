@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError, MemoryStorage, RawNode, ReadOnlyOption, validateConfig, type Config } from '../src/index.js';
+import { ConfigError, MemoryStorage, RawNode, ReadOnlyOption, type Config } from '../src/core.js';
+import { validateConfig } from '../src/config.js';
 
 function base(over: Partial<Config> = {}): Config {
   return { id: 1, electionTick: 10, heartbeatTick: 1, storage: new MemoryStorage(), ...over };

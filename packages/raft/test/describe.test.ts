@@ -11,7 +11,7 @@ import {
   describeSoftState,
   describeTarget,
   goQuote,
-} from '../src/describe.js';
+} from './support/describe.js';
 import { LocalAppendThread, LocalApplyThread, isLocalMsgTarget } from '../src/local-threads.js';
 import {
   ConfChangeTransition,

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Changer } from '../src/confchange/changer.js';
-import { confChangesFromString } from '../src/conf-change.js';
+import { confChangesFromString } from './support/conf-change-text.js';
 import { INDEX_INFINITY, VoteResult } from '../src/quorum/quorum.js';
 import { Inflights } from '../src/tracker/inflights.js';
 import { Progress, progressMapToString } from '../src/tracker/progress.js';

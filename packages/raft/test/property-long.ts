@@ -19,11 +19,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { formatSchedule, scheduleArb, simOptionsArb } from './support/fault-schedule.js';
-import type { Step } from './support/fault-schedule.js';
-import { failedStep, runSchedule } from './support/schedule-runner.js';
-import type { RunStats } from './support/schedule-runner.js';
-import type { PlantedBug, SimOptions } from './support/sim-network.js';
+import {
+  failedStep,
+  formatSchedule,
+  type PlantedBug,
+  runSchedule,
+  type RunStats,
+  scheduleArb,
+  type SimOptions,
+  simOptionsArb,
+  type Step,
+} from '@pontoon/sim/rawnode';
 
 interface Args {
   runs: number;

@@ -11,8 +11,11 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { scheduleArb, simOptionsArb } from './support/fault-schedule.js';
-import { runSchedule } from './support/schedule-runner.js';
+import {
+  runSchedule,
+  scheduleArb,
+  simOptionsArb,
+} from '@pontoon/sim/rawnode';
 
 const SEED = 0x5afe7;
 const SHORT = { runs: Number(process.env['PONTOON_SAFETY_RUNS'] ?? 30), maxSteps: 400 };

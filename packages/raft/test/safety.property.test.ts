@@ -1,41 +1,51 @@
 /**
  * Raft safety under faults: random fault schedules over a deterministic simulated cluster of
- * RawNodes (test/support/sim-network.ts), with every invariant of the Raft paper checked after
+ * RawNodes (@pontoon/sim/rawnode), with every invariant of the Raft paper checked after
  * every step, and liveness checked once the faults heal.
  *
- * CI runs a fixed seed and a bounded number of runs; `pnpm --filter @pontoon/raft property:long
- * -- --runs 2000` runs many more with random seeds. On failure fast-check prints the seed, the
- * path to replay it, and the shrunk schedule; the error itself names the invariant, the step,
- * every node's state and the last events.
+ * Each run replays fixed seeds (the same schedules every time) and draws a fresh batch (new ones
+ * every time; the seed is in the test's title, `PONTOON_SEED=<seed>` replays it). `pnpm --filter
+ * @pontoon/raft property:long -- --runs 2000` runs many more. Every batch runs all its runs or
+ * fails saying how many ran. On failure the report names the seed and path that replay it and
+ * the shrunk schedule; the error itself names the invariant, the step, every node's state and
+ * the last events.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { assertProperty, freshSeed } from '@pontoon/sim';
 import { MessageType } from '../src/types.js';
-import { scheduleArb, simOptionsArb } from './support/fault-schedule.js';
-import { arrayLogView } from './support/log-views.js';
-import { SafetyChecker, SafetyViolation } from './support/safety-checker.js';
-import type { Invariant, LogView, NodeView } from './support/safety-checker.js';
-import { applyStep, runSchedule } from './support/schedule-runner.js';
-import { SimNetwork, defaultSimOptions } from './support/sim-network.js';
-import type { PlantedBug, SimOptions } from './support/sim-network.js';
+import {
+  applyStep,
+  arrayLogView,
+  defaultSimOptions,
+  type Invariant,
+  type LogView,
+  type NodeView,
+  type PlantedBug,
+  runSchedule,
+  SafetyChecker,
+  SafetyViolation,
+  scheduleArb,
+  SimNetwork,
+  type SimOptions,
+  simOptionsArb,
+} from '@pontoon/sim/rawnode';
 
-/** Fixed in CI so that a run is a replay; the long-run CLI draws fresh seeds. */
+/** The fixed seed: these runs replay the same schedules every time. */
 const SEED = 0x5afe7;
+/** The fresh batch's seed: new schedules every run. */
+const FRESH_SEED = freshSeed();
 /** Many short schedules (faults early in a cluster's life) and fewer long ones (deep histories). */
 const SHORT = { runs: Number(process.env['PONTOON_SAFETY_RUNS'] ?? 400), maxSteps: 400 };
 const LONG = { runs: Number(process.env['PONTOON_SAFETY_LONG_RUNS'] ?? 250), maxSteps: 1500 };
+const FRESH = { runs: Number(process.env['PONTOON_SAFETY_FRESH_RUNS'] ?? 100), maxSteps: 400 };
 /**
- * A failure found late shrinks for a long time; stop shrinking in time for the report to be
- * printed before the test times out (the partly shrunk schedule is still a replayable failure).
+ * A failure found late shrinks for a long time: the bound fails the test in time for the report
+ * (the partly shrunk schedule still replays) before the runner's timeout, and a batch that has
+ * not finished by then fails, saying how many of its runs ran.
  */
-const TIME_LIMIT_MS = 40_000;
-/**
- * What fast-check reports on failure: the seed and path that replay it, the shrunk counterexample
- * and, inlined, the violation (invariant, step, every node's state, the last events, and the
- * schedule with node ids folded). Verbosity 1 would add every failure met while shrinking:
- * megabytes for long schedules.
- */
-const REPORT = { verbose: fc.VerbosityLevel.None, includeErrorInReport: true } as const;
+const TIME_LIMIT_MS = 100_000;
+const TEST_TIMEOUT_MS = 120_000;
 
 function safetyProperty(maxSteps: number, bug?: PlantedBug) {
   const opts = bug === undefined ? simOptionsArb : simOptionsArb.map((o): SimOptions => ({ ...o, bug }));
@@ -49,23 +59,17 @@ describe('Raft safety on a simulated cluster under faults', () => {
     'keeps election safety, log matching, leader completeness, state machine safety, monotonic commits ' +
     'and committed entries; recovers after healing';
 
-  it(`${invariants} (${SHORT.runs} schedules of up to ${SHORT.maxSteps} steps)`, () => {
-    fc.assert(safetyProperty(SHORT.maxSteps), {
-      seed: SEED,
-      numRuns: SHORT.runs,
-      interruptAfterTimeLimit: TIME_LIMIT_MS,
-      ...REPORT,
-    });
-  }, 120_000);
+  it(`${invariants} (${SHORT.runs} schedules of up to ${SHORT.maxSteps} steps, seed ${SEED})`, () => {
+    assertProperty(safetyProperty(SHORT.maxSteps), { seed: SEED, numRuns: SHORT.runs, timeLimitMs: TIME_LIMIT_MS });
+  }, TEST_TIMEOUT_MS);
 
-  it(`${invariants} (${LONG.runs} schedules of up to ${LONG.maxSteps} steps)`, () => {
-    fc.assert(safetyProperty(LONG.maxSteps), {
-      seed: SEED + 1,
-      numRuns: LONG.runs,
-      interruptAfterTimeLimit: TIME_LIMIT_MS,
-      ...REPORT,
-    });
-  }, 120_000);
+  it(`${invariants} (${LONG.runs} schedules of up to ${LONG.maxSteps} steps, seed ${SEED + 1})`, () => {
+    assertProperty(safetyProperty(LONG.maxSteps), { seed: SEED + 1, numRuns: LONG.runs, timeLimitMs: TIME_LIMIT_MS });
+  }, TEST_TIMEOUT_MS);
+
+  it(`${invariants} (${FRESH.runs} fresh schedules of up to ${FRESH.maxSteps} steps, seed ${FRESH_SEED})`, () => {
+    assertProperty(safetyProperty(FRESH.maxSteps), { seed: FRESH_SEED, numRuns: FRESH.runs, timeLimitMs: TIME_LIMIT_MS });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('the simulation is deterministic', () => {
@@ -185,17 +189,14 @@ describe('the checker catches planted bugs', () => {
 });
 
 /**
- * Known core bug, found by property:long (seed 31338, shrunk to 50 steps) and reduced by hand to
- * this scenario. With asyncStorageWrites, a candidate's MsgVote requests (and, once it leads,
- * its MsgApps) go out before its new term and self-vote are durable; with the votes of the two
- * other nodes it wins without its own. If it crashes before the write completes, it restarts in
- * the previous term, campaigns for the same term again, and the node that already voted for it in
- * that term grants again (Raft allows repeating a vote for the same candidate). Leading the same
- * term twice with different logs, it creates two different entries at one (index, term): Log
- * Matching breaks, and node 1, which matches the second leader's appends at the stale entry,
- * later applies "x" at the index where nodes 2 and 3 apply "y".
- *
- * `it.fails` keeps CI green while the bug stands; once fixed, this test fails: make it an `it`.
+ * Found by property:long (seed 31338, shrunk to 50 steps) and reduced by hand to this scenario;
+ * fixed in commit 62b517f. With asyncStorageWrites a candidate's MsgVote requests go out before
+ * its new term and self-vote are durable. It used to count its own vote at once and so could win
+ * with the two other votes alone; crashing before the write completed, it restarted in the
+ * previous term, campaigned for the same term again, got the same votes again (Raft allows
+ * repeating a vote for the same candidate) and led that term twice with different logs: two
+ * entries at one (index, term), Log Matching broken. A candidate now counts its own vote only
+ * once it is durable, so the first campaign never wins here.
  */
 describe('regressions found by the simulator', () => {
   it('asyncStorageWrites: a candidate does not lead before its own term and vote are durable, so it cannot lead one term twice', () => {

@@ -9,7 +9,7 @@ import {
   StepPeerNotFoundError,
   newMessage,
   type Message,
-} from '../src/index.js';
+} from '../src/core.js';
 import { raftOf } from '../src/raw-node.js';
 
 /** A 3-voter follower at term 1 with a few entries, as a target for bad input. */

@@ -6,7 +6,7 @@ export type { Operation, History } from './linearizability/history.js';
 export type { Model } from './linearizability/model.js';
 // linearizability
 export { checkLinearizability, checkLinearizabilitySync } from './linearizability/check.js';
-export type { CheckOptions, CheckResult, Verdict } from './linearizability/check.js';
+export type { CheckOptions, CheckResult, StopReason, Verdict } from './linearizability/check.js';
 export { formatCounterexample, describeOperation } from './linearizability/counterexample.js';
 export type { Counterexample, CounterexampleOperation } from './linearizability/counterexample.js';
 export { InvalidHistoryError } from './linearizability/invalid-history-error.js';
@@ -58,3 +58,6 @@ export { kvWorkload } from './kv/kv-workload.js';
 export type { KvWorkloadOptions } from './kv/kv-workload.js';
 export { kvSimulation } from './kv/kv-simulation.js';
 export type { KvSimulationOptions } from './kv/kv-simulation.js';
+// property runs that cannot pass by giving up
+export { assertProperty, assertAsyncProperty, freshSeed } from './property/assert-property.js';
+export type { PropertyRuns } from './property/assert-property.js';

@@ -7,4 +7,4 @@ export { SqliteLogStore } from './sqlite-log-store.js';
 export type { SqliteLogStoreStats } from './sqlite-log-store.js';
 export type { SqliteLogStoreOptions, SyncMode } from './options.js';
 export { CorruptionError, SchemaVersionError, StoreClosedError, StoreFailedError, StoreLockedError } from './errors.js';
-export { SCHEMA_VERSION } from './schema.js';
+export { SCHEMA_VERSION } from './schema-version.js';

@@ -20,5 +20,5 @@ export type SyncMode = 'full' | 'normal' | 'off';
 /** Options of SqliteLogStore.open(). */
 export interface SqliteLogStoreOptions {
   /** How durable each append is; see SyncMode. Default `full`. */
-  synchronous?: SyncMode;
+  synchronous?: SyncMode | undefined;
 }

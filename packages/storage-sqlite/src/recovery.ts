@@ -4,7 +4,7 @@
  * in-memory view that serves the core's reads from then on.
  */
 import type Database from 'better-sqlite3';
-import { type ConfState, type Entry, type HardState, MemoryStorage, type Snapshot } from '@pontoon/raft';
+import { type ConfState, type Entry, type HardState, type Snapshot, MemoryStorage } from '@pontoon/raft/core';
 import { entryChecksum, numbersChecksum, snapshotChecksum } from './checksum.js';
 import { CorruptionError } from './errors.js';
 

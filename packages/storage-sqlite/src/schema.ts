@@ -15,12 +15,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { emptyConfState } from '@pontoon/raft';
+import { emptyConfState } from '@pontoon/raft/core';
 import { numbersChecksum, snapshotChecksum } from './checksum.js';
 import { CorruptionError, SchemaVersionError } from './errors.js';
-
-/** The version of the layout below. Bump it with every change, and add a migration or refuse. */
-export const SCHEMA_VERSION = 1;
+import { SCHEMA_VERSION } from './schema-version.js';
 /** "Pont" in ASCII: SQLite's application_id for our files. */
 export const APPLICATION_ID = 0x506f6e74;
 

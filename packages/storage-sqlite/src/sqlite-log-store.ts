@@ -13,20 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import {
-  AssertionError,
-  ConfigError,
-  CompactedError,
-  type ConfState,
-  type Entry,
-  type HardState,
-  type LogStore,
-  type LogWrite,
-  MemoryStorage,
-  SnapOutOfDateError,
-  type Snapshot,
-  isEmptyHardState,
-} from '@pontoon/raft';
+import { ConfigError, CompactedError, type ConfState, type Entry, type HardState, type LogStore, type LogWrite, SnapOutOfDateError, type Snapshot } from '@pontoon/raft';
+import { AssertionError, MemoryStorage, isEmptyHardState } from '@pontoon/raft/core';
 import { CorruptionError, StoreClosedError, StoreFailedError } from './errors.js';
 import { acquireLock, type DirectoryLock } from './lock.js';
 import type { SqliteLogStoreOptions, SyncMode } from './options.js';

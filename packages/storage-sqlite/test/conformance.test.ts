@@ -1,6 +1,6 @@
 import { afterAll, describe, it } from 'vitest';
 import type { LogStore } from '@pontoon/raft';
-import { type LogStoreHarness, MemoryLogStore, logStoreConformance } from '../src/conformance.js';
+import { type LogStoreHarness, logStoreConformance } from '@pontoon/raft/testing';
 import { SqliteLogStore } from '../src/index.js';
 import { TempDirs } from './support/temp-dir.js';
 
@@ -8,17 +8,6 @@ const temp = new TempDirs();
 afterAll(() => temp.cleanup());
 
 const harnesses: [string, LogStoreHarness][] = [
-  [
-    'MemoryLogStore (MemoryStorage)',
-    {
-      open: async () => new MemoryLogStore(),
-      // Its MemoryStorage is the "disk": a new store over it is the restart.
-      reopen: async (s: LogStore) => {
-        await s.close();
-        return new MemoryLogStore({ storage: (s as MemoryLogStore).storage });
-      },
-    },
-  ],
   [
     'SqliteLogStore',
     {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AssertionError, ConfigError, type Entry, EntryType } from '@pontoon/raft';
+import { ConfigError, type Entry, EntryType, AssertionError } from '@pontoon/raft/core';
 import { CorruptionError, SchemaVersionError, SqliteLogStore, StoreClosedError, StoreLockedError } from '../src/index.js';
 import { spawnTs, waitForLine } from './support/child-process.js';
 import { TempDirs } from './support/temp-dir.js';

@@ -1,6 +1,6 @@
 /** What the connections of one transport share (internal). */
 import type { EventEmitter } from 'eventemitter3';
-import type { Message, SnapshotSendStatus, SnapshotSink } from '@pontoon/raft';
+import type { Message, SnapshotSink, SnapshotStatus } from '@pontoon/raft';
 import type { Counters } from './counters.js';
 import type { TransportEvents } from './events.js';
 import type { MessageEncoder } from './message-codec.js';
@@ -19,5 +19,5 @@ export interface TransportContext {
   /** Where a streamed snapshot's body goes (the node's handler); rejects if there is none. */
   snapshotSink(message: Message): Promise<SnapshotSink>;
   /** Tells the core, after the current turn, how a snapshot send ended. */
-  reportSnapshot(peerId: number, status: SnapshotSendStatus): void;
+  reportSnapshot(peerId: number, status: SnapshotStatus): void;
 }

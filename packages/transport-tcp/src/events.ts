@@ -1,5 +1,5 @@
 /** The typed events a TcpTransport emits (eventemitter3), named for what happened. */
-import type { SnapshotSendStatus } from '@pontoon/raft';
+import type { SnapshotStatus } from '@pontoon/raft';
 import type { HandshakeRefusal } from './errors.js';
 
 export interface TransportEvents {
@@ -16,5 +16,5 @@ export interface TransportEvents {
   /** Messages to a peer were dropped (queue full, peer down or removed). */
   messagesDropped: (peerId: number, count: number) => void;
   /** A snapshot stream to a peer ended. */
-  snapshotSent: (peerId: number, status: SnapshotSendStatus) => void;
+  snapshotSent: (peerId: number, status: SnapshotStatus) => void;
 }

@@ -6,7 +6,7 @@
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { isLocalMsg, MessageType, validateMessage } from '@pontoon/raft';
+import { MessageType, isLocalMsg, validateMessage } from '@pontoon/raft/core';
 import type { Message } from '@pontoon/raft';
 import type { TransportContext } from './context.js';
 import { FrameError, HandshakeError, MessageDecodeError, PeerProtocolError } from './errors.js';

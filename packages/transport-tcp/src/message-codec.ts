@@ -17,7 +17,7 @@
  *  index, term, voters..., learners..., votersOutgoing..., learnersNext..., dataLength
  *                           if flags & HAS_SNAPSHOT (each id list as count then ids)`.
  */
-import { EMPTY_BYTES, EntryType } from '@pontoon/raft';
+import { EntryType, EMPTY_BYTES } from '@pontoon/raft/core';
 import type { ConfState, Entry, Message, Snapshot } from '@pontoon/raft';
 import { MessageDecodeError } from './errors.js';
 import { readU32, writeU32 } from './frame-codec.js';

@@ -38,31 +38,31 @@ export interface TcpTransportOptions {
   /** Names the cluster; a peer of another cluster is refused at the handshake. */
   clusterId: string;
   /** Where to listen. Default: 127.0.0.1 and an ephemeral port (see `listen()`'s result). */
-  listen?: { host?: string; port?: number };
+  listen?: { host?: string; port?: number } | undefined;
   /** Mutual TLS. Without it, traffic is plain TCP: authenticated by cluster id only. */
-  tls?: TlsOptions;
+  tls?: TlsOptions | undefined;
   /** Where log lines go. Default: nowhere. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** The largest frame payload sent or accepted. Default 1 MiB. */
-  maxFrameBytes?: number;
+  maxFrameBytes?: number | undefined;
   /** The largest message (in practice, snapshot) accepted as a stream. Default 256 MiB. */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /**
    * The most bytes waiting for one peer (queued messages plus bytes the socket has not yet
    * handed to the kernel); past it, messages to that peer are dropped. Default 8 MiB.
    */
-  maxQueueBytes?: number;
+  maxQueueBytes?: number | undefined;
   /** The payload of one stream chunk. Default 256 KiB (at most maxFrameBytes - 4). */
-  chunkBytes?: number;
+  chunkBytes?: number | undefined;
   /** Time allowed for connect, TLS and handshake, each way. Default 5000 ms. */
-  handshakeTimeoutMs?: number;
+  handshakeTimeoutMs?: number | undefined;
   /** Time allowed between the last chunk of a stream and its ack. Default 60000 ms. */
-  streamAckTimeoutMs?: number;
+  streamAckTimeoutMs?: number | undefined;
   /** Reconnect delays. Default 50 ms doubling to 5 s, jittered. */
-  backoff?: Partial<BackoffOptions>;
+  backoff?: Partial<BackoffOptions> | undefined;
   /** Most messages in one frame and entries in one message accepted. Default 100000 each. */
-  maxMessagesPerFrame?: number;
-  maxEntriesPerMessage?: number;
+  maxMessagesPerFrame?: number | undefined;
+  maxEntriesPerMessage?: number | undefined;
 }
 
 export interface ResolvedOptions {

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
-import type { Message, SnapshotSendStatus, SnapshotSource, SnapshotStreamHandler, Transport } from '@pontoon/raft';
+import type { Message, SnapshotSource, SnapshotStatus, SnapshotStreamHandler, Transport } from '@pontoon/raft';
 import { MessageType } from '@pontoon/raft';
 import type { TransportContext } from './context.js';
 import { Counters } from './counters.js';
@@ -20,7 +20,7 @@ import { PeerConnection } from './peer-connection.js';
 
 type MessageHandler = (message: Message) => void;
 type UnreachableHandler = (peerId: number) => void;
-type SnapshotStatusHandler = (peerId: number, status: SnapshotSendStatus) => void;
+type SnapshotStatusHandler = (peerId: number, status: SnapshotStatus) => void;
 
 /**
  * A Transport over TCP. Create it, `listen()`, add peers, hand it to the node.
@@ -48,7 +48,7 @@ export class TcpTransport implements Transport {
   private snapshotStreamHandler: SnapshotStreamHandler | undefined;
   private readonly dirty = new Set<PeerConnection>();
   private readonly unreachable = new Set<number>();
-  private snapshotStatuses: Array<[number, SnapshotSendStatus]> = [];
+  private snapshotStatuses: Array<[number, SnapshotStatus]> = [];
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;

@@ -1,6 +1,6 @@
 /** fast-check arbitraries of wire-valid Raft messages (shapes, not Raft semantics). */
 import fc from 'fast-check';
-import { EntryType, MessageType, newMessage } from '@pontoon/raft';
+import { EntryType, MessageType, newMessage } from '@pontoon/raft/core';
 import type { Entry, Message } from '@pontoon/raft';
 
 const u = fc.oneof(fc.nat(300), fc.nat(), fc.maxSafeNat());

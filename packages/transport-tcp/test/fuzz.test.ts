@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageType, SeededRand, newMessage } from '@pontoon/raft';
+import { MessageType, SeededRand, newMessage } from '@pontoon/raft/core';
 import type { Message } from '@pontoon/raft';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from '../src/frame-codec.js';
 import { encodeHello, PROTOCOL_VERSION } from '../src/handshake.js';

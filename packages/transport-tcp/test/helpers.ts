@@ -1,5 +1,5 @@
 /** Test helpers: transports on 127.0.0.1, bounded waits, a logger that records. */
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, newMessage } from '@pontoon/raft/core';
 import type { Logger, Message } from '@pontoon/raft';
 import { TcpTransport } from '../src/index.js';
 import type { TcpTransportOptions } from '../src/index.js';

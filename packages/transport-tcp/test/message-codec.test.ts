@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, newMessage } from '@pontoon/raft/core';
 import { MessageDecodeError } from '../src/errors.js';
 import { detachPayloads, estimateMessageBytes, MessageDecoder, MessageEncoder, writeBody } from '../src/message-codec.js';
 import type { Message } from '@pontoon/raft';

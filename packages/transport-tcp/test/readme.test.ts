@@ -21,13 +21,18 @@ function firstBlock(markdown: string, language: string): string {
   return m[1]!;
 }
 
-/** The source entry of a workspace package, as its exports map gives it (condition @pontoon/source). */
-function sourceEntry(name: string): string {
+/**
+ * The source file of a workspace package's entry point (`subpath` '.' or './core'), as its
+ * exports map gives it (condition @pontoon/source).
+ */
+function sourceEntry(name: string, subpath: string): string {
   const root = name === '@pontoon/transport-tcp' ? packageDir : path.join(packageDir, 'node_modules', name);
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-    exports: { '.': { '@pontoon/source': string } };
+    exports: Record<string, { '@pontoon/source': string }>;
   };
-  return path.join(root, manifest.exports['.']['@pontoon/source']);
+  const entry = manifest.exports[subpath];
+  if (entry === undefined) throw new Error(`${name} exports no ${subpath}`);
+  return path.join(root, entry['@pontoon/source']);
 }
 
 function run(file: string): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
@@ -47,7 +52,10 @@ describe('README', () => {
   it('runs its example, which prints what it says and leaves nothing running', async () => {
     const example = firstBlock(readFileSync(path.join(packageDir, 'README.md'), 'utf8'), 'ts');
     // It imports the packages by name, as a user would; from a temporary file, by path.
-    const program = example.replace(/from '(@pontoon\/[a-z-]+)'/g, (_, name: string) => `from '${pathToFileURL(sourceEntry(name)).href}'`);
+    const program = example.replace(
+      /from '(@pontoon\/[a-z-]+)(\/[a-z-]+)?'/g,
+      (_, name: string, sub: string | undefined) => `from '${pathToFileURL(sourceEntry(name, `.${sub ?? ''}`)).href}'`,
+    );
     expect(program).not.toContain("from '@pontoon/");
     const file = path.join(dir, 'example.mts'); // an ES module (top-level await) wherever it is
     writeFileSync(file, program);

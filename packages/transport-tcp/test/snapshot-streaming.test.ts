@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, newMessage } from '@pontoon/raft/core';
 import type { Message, SnapshotSink, SnapshotSource } from '@pontoon/raft';
 import { cluster, waitFor } from './helpers.js';
 import type { Node } from './helpers.js';

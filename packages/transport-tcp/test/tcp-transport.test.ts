@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, newMessage } from '@pontoon/raft/core';
 import { TcpTransport } from '../src/index.js';
 import { append, cluster, heartbeat, node, openHandles, waitFor } from './helpers.js';
 import type { Node } from './helpers.js';

@@ -7,7 +7,7 @@
  * cluster from the sim's parts; the sim's transport does not stream snapshots, so this file adds
  * that over the same network.
  */
-import type { LogStore, Message, SnapshotPolicy, SnapshotSendStatus, SnapshotSink, SnapshotSource, SnapshotStreamHandler, Transport } from '@pontoon/raft';
+import type { LogStore, Message, SnapshotPolicy, SnapshotSink, SnapshotStatus, SnapshotSource, SnapshotStreamHandler, Transport } from '@pontoon/raft';
 import { NodeClock, Scheduler, SimDisk, SimNetwork, SimRandom } from '@pontoon/sim';
 import type { SimTransport } from '@pontoon/sim';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ export const SIM_ELECTION_TICKS = 10;
 /** The sim's transport plus snapshot streams, chunk by chunk over the same links. */
 class StreamingTransport implements Transport {
   private streamHandler: SnapshotStreamHandler | undefined;
-  private statusHandler: ((peer: number, status: SnapshotSendStatus) => void) | undefined;
+  private statusHandler: ((peer: number, status: SnapshotStatus) => void) | undefined;
 
   constructor(
     private readonly cluster: SimKvCluster,
@@ -39,7 +39,7 @@ class StreamingTransport implements Transport {
   onUnreachable(handler: (peer: number) => void): void {
     this.inner.onUnreachable(handler);
   }
-  onSnapshotStatus(handler: (peer: number, status: SnapshotSendStatus) => void): void {
+  onSnapshotStatus(handler: (peer: number, status: SnapshotStatus) => void): void {
     this.statusHandler = handler;
     this.inner.onSnapshotStatus(handler);
   }

@@ -19,7 +19,7 @@ import { RawNode } from '../raw-node.js';
 import { ConfChangeType, EntryType } from '../types.js';
 import type { ConfState, Entry } from '../types.js';
 import { encodeAddresses } from './codec.js';
-import { RecoveryError } from './errors.js';
+import { RecoveryError } from '../errors.js';
 
 /** What forceNewCluster() takes. */
 export interface ForceNewClusterOptions {

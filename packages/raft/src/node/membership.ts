@@ -11,7 +11,7 @@ import { ConfChangeTransition, ConfChangeType, cloneConfState } from '../types.j
 import type { ConfChangeSingle, ConfState, Entry } from '../types.js';
 import type { CallOptions } from './call-options.js';
 import { decodeAddresses, encodeAddresses } from './codec.js';
-import { NodeStoppedError, TimeoutError } from './errors.js';
+import { NodeStoppedError, TimeoutError } from '../errors.js';
 import type { Membership } from './events.js';
 import { membershipOf } from './events.js';
 import type { NodeContext } from './node-context.js';

@@ -13,14 +13,14 @@ import { realClock } from './clock.js';
 /** Options of a MemoryLogStore. */
 export interface MemoryLogStoreOptions {
   /** The storage to write to ("the disk"). Default: a new, empty one. */
-  storage?: MemoryStorage;
+  storage?: MemoryStorage | undefined;
   /**
    * Simulated time an append takes to become durable, in ms, or a function drawing it per
    * write. Appends still complete in call order. Default 0: durable at once.
    */
-  writeLatencyMs?: number | (() => number);
+  writeLatencyMs?: (number | (() => number)) | undefined;
   /** The clock the latency is measured on. Default: Node's timers. */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /**

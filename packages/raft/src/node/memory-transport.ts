@@ -2,8 +2,8 @@
  * MemoryNetwork and MemoryTransport: RaftNodes in one process talking through an in-memory
  * network, with the faults tests need (partitions, isolation, a drop filter, latency).
  */
-import type { SnapshotSendStatus, SnapshotStreamHandler, Transport } from '../transport.js';
-import type { Message } from '../types.js';
+import type { SnapshotStreamHandler, Transport } from '../transport.js';
+import type { Message, SnapshotStatus } from '../types.js';
 import { MessageType } from '../types.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
@@ -12,14 +12,14 @@ import type { SnapshotSource } from './state-machine.js';
 /** Options of a MemoryNetwork. */
 export interface MemoryNetworkOptions {
   /** Delivery delay in ms (fixed, or drawn per message). Default 0: the next turn of the loop. */
-  latencyMs?: number | ((message: Message) => number);
+  latencyMs?: (number | ((message: Message) => number)) | undefined;
   /** Timers for delivery. Default: Node's timers. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /**
    * Deliver a structured clone of each message rather than the sender's object, as a wire
    * would (no shared entries or buffers between nodes). Default true.
    */
-  cloneMessages?: boolean;
+  cloneMessages?: boolean | undefined;
 }
 
 /** Counters of a MemoryNetwork. */
@@ -201,7 +201,7 @@ export class MemoryTransport implements Transport {
   private readonly network: MemoryNetwork;
   private messageHandler: ((message: Message) => void) | undefined;
   private unreachableHandler: ((peerId: number) => void) | undefined;
-  private snapshotHandler: ((peerId: number, status: SnapshotSendStatus) => void) | undefined;
+  private snapshotHandler: ((peerId: number, status: SnapshotStatus) => void) | undefined;
   private streamHandler: SnapshotStreamHandler | undefined;
   private readonly addresses = new Map<number, string>();
   /** Whether close() was called. */
@@ -228,7 +228,7 @@ export class MemoryTransport implements Transport {
   onUnreachable(handler: (peerId: number) => void): void {
     this.unreachableHandler = handler;
   }
-  onSnapshotStatus(handler: (peerId: number, status: SnapshotSendStatus) => void): void {
+  onSnapshotStatus(handler: (peerId: number, status: SnapshotStatus) => void): void {
     this.snapshotHandler = handler;
   }
   sendSnapshot(message: Message, source: SnapshotSource): void {
@@ -265,7 +265,7 @@ export class MemoryTransport implements Transport {
     if (!this.closed) this.unreachableHandler?.(peerId);
   }
   /** @internal */
-  snapshotStatus(peerId: number, status: SnapshotSendStatus): void {
+  snapshotStatus(peerId: number, status: SnapshotStatus): void {
     if (!this.closed) this.snapshotHandler?.(peerId, status);
   }
 }

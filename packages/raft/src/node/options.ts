@@ -23,14 +23,14 @@ export interface Member {
 /** When the node snapshots its state machine and compacts its log. */
 export interface SnapshotPolicy {
   /** Snapshot once this many entries were applied since the last snapshot. Default 10 000. */
-  everyEntries?: number;
+  everyEntries?: number | undefined;
   /** Snapshot once this many bytes of entries were applied since the last snapshot. Default Infinity. */
-  everyBytes?: number;
+  everyBytes?: number | undefined;
   /**
    * Entries kept in the log behind a snapshot, so that a follower slightly behind catches up
    * from the log rather than with a whole snapshot. Default 5 000.
    */
-  keepEntries?: number;
+  keepEntries?: number | undefined;
 }
 
 /** Everything a RaftNode is built from. */
@@ -49,22 +49,22 @@ export interface RaftNodeOptions<SM extends AnyStateMachine = AnyStateMachine> {
    * cluster must be given the same list. Otherwise (a restart, or `join`), the addresses seed
    * the transport until the log's membership is applied.
    */
-  initialMembers?: readonly Member[];
+  initialMembers?: readonly Member[] | undefined;
   /**
    * Start empty and wait to be added to an existing cluster (through addVoter/addLearner on its
    * leader) instead of bootstrapping a new one. Ignored when `logStore` holds state.
    */
-  join?: boolean;
+  join?: boolean | undefined;
   /** Milliseconds per tick. Default 100. */
-  tickMs?: number;
+  tickMs?: number | undefined;
   /** Ticks without a leader before a follower campaigns (randomized up to twice). Default 10. */
-  electionTicks?: number;
+  electionTicks?: number | undefined;
   /** Ticks between a leader's heartbeats. Default 1. */
-  heartbeatTicks?: number;
+  heartbeatTicks?: number | undefined;
   /** The PreVote phase (Raft thesis §9.6): a partitioned node does not disrupt the cluster. Default true. */
-  preVote?: boolean;
+  preVote?: boolean | undefined;
   /** A leader steps down when it has not heard from a quorum for an election timeout. Default true. */
-  checkQuorum?: boolean;
+  checkQuorum?: boolean | undefined;
   /**
    * Serve linearizable reads from the leader's lease instead of a heartbeat round (Raft thesis
    * §6.4.1): after a quorum acknowledged a heartbeat round, the followers refuse other candidates
@@ -90,53 +90,53 @@ export interface RaftNodeOptions<SM extends AnyStateMachine = AnyStateMachine> {
    * the freeze, a host suspended to disk. Nor does it survive a follower that restarts within
    * the lease and votes at once (as in etcd; see leader-lease.ts).
    */
-  leaseBasedReads?: boolean;
+  leaseBasedReads?: boolean | undefined;
   /**
    * The share of the lease given up to clock drift and timer error (see leaseBasedReads), in
    * [0, 1). Default 0.1.
    */
-  leaseDriftMargin?: number;
+  leaseDriftMargin?: number | undefined;
   /** When to snapshot and compact; `false` disables snapshots. */
-  snapshot?: SnapshotPolicy | false;
+  snapshot?: SnapshotPolicy | false | undefined;
   /**
    * Refuse proposals on followers (NotLeaderError, naming the leader) instead of forwarding them
    * to the leader, as etcd's DisableProposalForwarding. Default false: propose() works on every
    * member.
    */
-  disableProposalForwarding?: boolean;
+  disableProposalForwarding?: boolean | undefined;
   /** The largest command propose() accepts, in bytes. Default 1 MiB. */
-  maxCommandBytes?: number;
+  maxCommandBytes?: number | undefined;
   /** The most commands batched into one log append per turn of the event loop. Default 4096. */
-  maxBatchEntries?: number;
+  maxBatchEntries?: number | undefined;
   /** The most bytes of commands batched into one log append. Default 4 MiB. */
-  maxBatchBytes?: number;
+  maxBatchBytes?: number | undefined;
   /** The most bytes of entries in one append message to a follower. Default 1 MiB. */
-  maxSizePerMsg?: number;
+  maxSizePerMsg?: number | undefined;
   /** The most append messages in flight to one follower. Default 256. */
-  maxInflightMsgs?: number;
+  maxInflightMsgs?: number | undefined;
   /** The most bytes of uncommitted entries on the leader; proposals beyond are dropped. Default Infinity. */
-  maxUncommittedEntriesSize?: number;
+  maxUncommittedEntriesSize?: number | undefined;
   /** The most bytes of committed entries handed to the state machine per batch. Default 4 MiB. */
-  maxApplyBatchBytes?: number;
+  maxApplyBatchBytes?: number | undefined;
   /**
    * How long propose() and membership changes wait for the outcome when the call gives no
    * `timeoutMs`. Infinity: forever. Default 10 000.
    */
-  proposalTimeoutMs?: number;
+  proposalTimeoutMs?: number | undefined;
   /** How long read() waits when the call gives no `timeoutMs`. Default 10 000. */
-  readTimeoutMs?: number;
+  readTimeoutMs?: number | undefined;
   /** Close `logStore` in stop(). Default true (the node owns it). */
-  closeLogStoreOnStop?: boolean;
+  closeLogStoreOnStop?: boolean | undefined;
   /** Close `transport` in stop(). Default true (the node owns it). */
-  closeTransportOnStop?: boolean;
+  closeTransportOnStop?: boolean | undefined;
   /** Where the node logs (console and pino fit). Default: silent. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Where the node reports metrics (see `@pontoon/raft/prometheus`). Default: none. */
-  metrics?: RaftMetrics;
+  metrics?: RaftMetrics | undefined;
   /** Timers; inject a virtual clock to simulate. Default: Node's timers. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Randomness for election timeouts. Default: seeded with the id. */
-  rand?: Rand;
+  rand?: Rand | undefined;
 }
 
 /** The options with every default filled in. */

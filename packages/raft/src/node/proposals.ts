@@ -19,7 +19,7 @@ import {
   NodeStoppedError,
   ProposalOutcomeUnknownError,
   TimeoutError,
-} from './errors.js';
+} from '../errors.js';
 import type { CallOptions } from './call-options.js';
 import type { ProposalOutcome } from './metrics.js';
 import type { NodeContext } from './node-context.js';

@@ -21,13 +21,13 @@ import { EventEmitter } from 'eventemitter3';
 import { ConfChangeError, ConfigError } from '../errors.js';
 import type { RaftLogView } from '../log/raft-log-view.js';
 import { ReadOnlyOption } from '../config.js';
-import { RawNode, SnapshotStatus } from '../raw-node.js';
+import { RawNode } from '../raw-node.js';
 import { EntryType, isEmptyHardState, isEmptySnap } from '../types.js';
 import type { Snapshot } from '../types.js';
 import { ApplyHandler } from './applying.js';
 import type { CallOptions } from './call-options.js';
 import { decodeSnapshotData, encodeAddresses } from './codec.js';
-import { NodeStoppedError, TransportListenError } from './errors.js';
+import { NodeStoppedError, TransportListenError } from '../errors.js';
 import { ForwardingHandler } from './forwarding.js';
 import type { Membership, RaftNodeEvents, Role } from './events.js';
 import { roleOf } from './events.js';
@@ -180,7 +180,7 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
     if (onDisk) transport.onSnapshotStream!((m) => ctx.snapshots.receive(m));
     transport.onSnapshotStatus((peer, status) => {
       if (ctx.stopped) return;
-      rawNode.reportSnapshot(peer, status === 'finished' ? SnapshotStatus.SnapshotFinish : SnapshotStatus.SnapshotFailure);
+      rawNode.reportSnapshot(peer, status);
       ctx.scheduleReady();
     });
     ctx.loop.start();

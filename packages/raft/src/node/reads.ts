@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { contextKey } from '../read-only.js';
 import type { ReadState } from '../read-only.js';
 import type { CallOptions } from './call-options.js';
-import { NodeStoppedError, TimeoutError } from './errors.js';
+import { NodeStoppedError, TimeoutError } from '../errors.js';
 import { LeaseClock } from './lease-clock.js';
 import type { NodeContext } from './node-context.js';
 import type { AnyStateMachine } from './state-machine.js';

@@ -7,7 +7,7 @@ import { ConfChangeError } from '../errors.js';
 import { None } from '../types.js';
 import type { SoftState } from '../types.js';
 import type { CallOptions } from './call-options.js';
-import { NodeStoppedError, NotLeaderError, TimeoutError } from './errors.js';
+import { NodeStoppedError, NotLeaderError, TimeoutError } from '../errors.js';
 import type { Role } from './events.js';
 import { roleOf } from './events.js';
 import type { NodeContext } from './node-context.js';
@@ -78,7 +78,7 @@ export class RoleHandler<SM extends AnyStateMachine> {
       }
     };
     this.waiters.set(onLeader, waiter);
-    ctx.rawNode.transferLeader(id);
+    ctx.rawNode.transferLeadership(id);
     ctx.scheduleReady();
     return waiter.promise;
   }

@@ -4,7 +4,7 @@
  * commit elsewhere), the writes and applies in flight finish so that the store holds whole
  * writes only, then the transport and the store are closed unless they are not the node's.
  */
-import { NodeFailedError, NodeStoppedError } from './errors.js';
+import { NodeFailedError, NodeStoppedError } from '../errors.js';
 import type { NodeContext } from './node-context.js';
 import type { AnyStateMachine } from './state-machine.js';
 

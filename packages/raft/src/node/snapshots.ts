@@ -13,11 +13,10 @@
  * those last two steps is finished at the next start (installOnOpen).
  */
 import { SnapOutOfDateError } from '../errors.js';
-import { SnapshotStatus } from '../raw-node.js';
 import { cloneConfState } from '../types.js';
 import type { ConfState, Message, Snapshot } from '../types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './codec.js';
-import { StateMachineBehindError } from './errors.js';
+import { StateMachineBehindError } from '../errors.js';
 import type { NodeContext } from './node-context.js';
 import type { AnyStateMachine, LogPosition, OnDiskStateMachine, SnapshotSink, StateMachine } from './state-machine.js';
 
@@ -232,7 +231,7 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
       // The stored snapshot predates the peer's joining, and the peer would refuse it. With the
       // state on disk a new snapshot is only metadata: take one, and the core's retry sends it.
       this.request().catch(() => {});
-      ctx.rawNode.reportSnapshot(m.to, SnapshotStatus.SnapshotFailure);
+      ctx.rawNode.reportSnapshot(m.to, 'failed');
       return;
     }
     ctx.applying.queue.push(() => {
@@ -249,7 +248,7 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
         (err: unknown) => {
           if (ctx.stopped) return;
           ctx.logger.warn(`raft node ${ctx.id}: could not open a snapshot for ${m.to}: ${String(err)}`);
-          ctx.rawNode.reportSnapshot(m.to, SnapshotStatus.SnapshotFailure);
+          ctx.rawNode.reportSnapshot(m.to, 'failed');
           ctx.scheduleReady();
         },
       );

@@ -4,7 +4,9 @@
  *     pnpm --filter @pontoon/raft conformance [<dir>] [-v]
  *
  * <dir> holds suite folders (quorum/, confchange/, interaction/: those present are run), or is
- * itself one of them. Default: etcd raft's scenarios in /work/shared/conformance/etcd-raft.
+ * itself one of them; a relative <dir> is taken from the directory pnpm was started in (pnpm
+ * runs the script in packages/raft). Default: etcd raft's scenarios in
+ * ../shared/conformance/etcd-raft beside the repository.
  * Prints PASS/FAIL per file with the first differing lines of each failed case (-v: all failed
  * cases, not only the first), and exits non-zero if any file fails.
  */
@@ -14,16 +16,18 @@ import { describeMismatch, type CaseResult } from './datadriven.js';
 import { runSuiteFile, suiteFiles, suites } from './suites.js';
 
 const DEFAULT_DIR = fileURLToPath(new URL('../../../../../shared/conformance/etcd-raft/', import.meta.url));
+/** Where the user typed the command: pnpm sets INIT_CWD to it before changing to the package. */
+const CALLER_DIR = process.env['INIT_CWD'] ?? process.cwd();
 
 function main(argv: string[]): number {
   const verbose = argv.includes('-v');
   const positional = argv.filter((a) => a !== '-v' && a !== '--');
-  const dir = resolve(positional[0] ?? DEFAULT_DIR);
+  const dir = positional[0] === undefined ? DEFAULT_DIR : resolve(CALLER_DIR, positional[0]);
 
   const runs: { name: string; dir: string }[] = [];
   const own = basename(dir);
   if (suites[own] !== undefined) {
-    runs.push({ name: own, dir });
+    if (suiteFiles(dir).length > 0) runs.push({ name: own, dir });
   } else {
     for (const name of Object.keys(suites)) {
       const sub = resolve(dir, name);

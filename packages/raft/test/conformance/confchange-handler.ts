@@ -4,13 +4,13 @@
  * to one tracker per file; the changer's last index counts up with every directive.
  *
  * A refused change prints its error, as etcd does. The conformance rule for errors (see
- * /work/shared/conformance/README.md) is that we fail the same way, not with the same words:
- * where etcd printed an error, a ConfChangeError of ours (the one kind of error etcd's changer
+ * ../shared/conformance/README.md beside the repository) is that we fail the same way, not with
+ * the same words: where etcd printed an error, a ConfChangeError of ours (the one kind of error etcd's changer
  * returns) passes whatever its message. Our message is printed when it is etcd's, so the usual
  * case is an exact comparison; only a differing wording falls back to the expected text, and is
  * counted in `stats` so that it stays visible.
  */
-import { confChangesFromString } from '../../src/conf-change.js';
+import { confChangesFromString } from '../support/conf-change-text.js';
 import { Changer, type ChangeResult } from '../../src/confchange/changer.js';
 import { ConfChangeError } from '../../src/errors.js';
 import { progressMapToString } from '../../src/tracker/progress.js';

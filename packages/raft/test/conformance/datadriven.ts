@@ -1,6 +1,6 @@
 /**
  * A reader for cockroachdb's "datadriven" test format, the format of etcd raft's scenario files
- * (see /work/shared/conformance/README.md and github.com/cockroachdb/datadriven):
+ * (see ../shared/conformance/README.md beside the repository, and github.com/cockroachdb/datadriven):
  *
  *     # comment
  *     cmd arg key=val key=(a,b,c) \

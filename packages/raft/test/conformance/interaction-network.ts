@@ -3,7 +3,7 @@
  * one list of in-flight messages, delivered or dropped per recipient in the order they were
  * sent, and stabilize, which runs every node's Ready loop and delivers until nothing moves.
  */
-import { describeMessage } from '../../src/describe.js';
+import { describeMessage } from '../support/describe.js';
 import { isLocalMsgTarget } from '../../src/local-threads.js';
 import { MessageType, newMessage, type Message } from '../../src/types.js';
 import { nodeIdxs, fatal, scanUint, type Cmd, type InteractionEnv, type InteractionNode } from './interaction-env.js';

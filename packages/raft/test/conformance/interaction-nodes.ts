@@ -3,8 +3,8 @@
  * what a node knows (etcd rafttest's add-nodes, campaign, propose, ..., raft-log, status).
  */
 import { ReadOnlyOption, type Config } from '../../src/config.js';
-import { confChangesFromString } from '../../src/conf-change.js';
-import { describeEntries } from '../../src/describe.js';
+import { confChangesFromString } from '../support/conf-change-text.js';
+import { describeEntries } from '../support/describe.js';
 import { RawNode, raftOf } from '../../src/raw-node.js';
 import { progressMapToString } from '../../src/tracker/progress.js';
 import {
@@ -290,7 +290,7 @@ export function handleTransferLeadership(env: InteractionEnv, c: Cmd): void {
   };
   const from = arg('from');
   const to = arg('to');
-  env.node(from - 1).rawNode.transferLeader(to);
+  env.node(from - 1).rawNode.transferLeadership(to);
 }
 
 /** forget-leader <id> */

@@ -6,7 +6,7 @@
  * as messages for the append and apply threads, which run only when a command says so.
  */
 import { decodeConfChange, decodeConfChangeV2 } from '../../src/conf-change.js';
-import { describeMessage, describeReady } from '../../src/describe.js';
+import { describeMessage, describeReady } from '../support/describe.js';
 import { isLocalMsgTarget } from '../../src/local-threads.js';
 import {
   EMPTY_BYTES,

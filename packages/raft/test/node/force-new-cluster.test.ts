@@ -6,21 +6,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  ConfChangeTransition,
-  ConfChangeType,
   EntryType,
   MemoryLogStore,
   MemoryNetwork,
   RaftNode,
   RecoveryError,
-  decodeConfChangeEntry,
   forceNewCluster,
-  marshalConfChange,
-  confChangeAsV2,
-  type ConfChangeI,
   type Entry,
   type StateMachine,
 } from '../../src/index.js';
+import { ConfChangeTransition, ConfChangeType, decodeConfChangeEntry, type ConfChangeI } from '../../src/core.js';
+import { marshalConfChange, confChangeAsV2 } from '../../src/conf-change.js';
 
 function confEntry(index: number, term: number, cc: ConfChangeI): Entry {
   const { type, data } = marshalConfChange(cc);

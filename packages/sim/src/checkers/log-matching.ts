@@ -3,7 +3,7 @@
  * identical in all entries up to that index. Checked on the nodes' durable logs (those of
  * crashed nodes too).
  */
-import type { Entry, MemoryStorage } from '@pontoon/raft';
+import type { Entry, MemoryStorage } from '@pontoon/raft/core';
 import type { Violation } from './violation.js';
 
 function sameEntry(a: Entry, b: Entry): boolean {

@@ -83,7 +83,7 @@ async function main(): Promise<number> {
     `runs: ${report.runs} (${nodes} nodes, ${values.lease === true ? 'lease' : 'ReadIndex'} reads)`,
     `passed: ${report.passed}`,
     `failures: ${report.failures.length}${report.failures.length > 0 ? ` (seeds ${report.failures.map((f) => f.seed).join(', ')})` : ''}`,
-    `linearizability inconclusive (time bound): ${report.inconclusive}`,
+    `linearizability inconclusive (step budget spent; counted as failures): ${report.inconclusive}`,
     `schedules/s: ${(report.runs / secs).toFixed(1)} (${secs.toFixed(1)} s wall, shrinking included)`,
     `virtual time simulated: ${(report.virtualMs / 1000).toFixed(1)} s`,
   ];

@@ -38,8 +38,8 @@ export interface KvSimulationOptions {
   disk?: DiskOptions;
   /** Snapshot every this many applied entries (keeping a fifth of that behind). Default 300. */
   snapshotEvery?: number;
-  /** Wall-clock budget of each linearizability check, ms. Default 5000. */
-  checkTimeoutMs?: number;
+  /** Budget of each linearizability check, in search steps (see SimulationConfig.checkMaxSteps). */
+  checkMaxSteps?: number;
 }
 
 export function kvSimulation(o: KvSimulationOptions = {}): SimulationConfig<KvStateMachine, KvInput, KvOutput, KvState> {
@@ -57,6 +57,6 @@ export function kvSimulation(o: KvSimulationOptions = {}): SimulationConfig<KvSt
     },
     disk: { tearOnCrash: true, ...o.disk },
     faults,
-    checkTimeoutMs: o.checkTimeoutMs ?? 5000,
+    ...(o.checkMaxSteps === undefined ? {} : { checkMaxSteps: o.checkMaxSteps }),
   };
 }

@@ -74,7 +74,7 @@ function verdictLine(result: CheckResult<unknown, unknown>): string {
     case 'illegal':
       return 'verdict: NOT linearizable';
     case 'unknown':
-      return `verdict: unknown (${result.stoppedBy === 'signal' ? 'stopped' : 'time bound hit'} before the search finished)`;
+      return `verdict: unknown (${result.stoppedBy === 'signal' ? 'stopped' : result.stoppedBy === 'steps' ? 'step budget spent' : 'time bound hit'} before the search finished)`;
   }
 }
 

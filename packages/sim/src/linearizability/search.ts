@@ -174,10 +174,12 @@ export class LinearizabilitySearch<S, I, O> {
   }
 
   /**
-   * Searches until a verdict or until the clock passes `untilMs` (`performance.now()` time),
-   * looking at the clock only every few thousand steps. Returns the status it stopped in.
+   * Searches until a verdict, until the clock passes `untilMs` (`performance.now()` time,
+   * looked at only every few thousand steps), or until `steps` reaches `maxSteps` (exactly: a
+   * budget in steps stops every run at the same point on any machine). Returns the status it
+   * stopped in.
    */
-  run(untilMs: number, signal?: AbortSignal): SearchStatus {
+  run(untilMs: number, signal?: AbortSignal, maxSteps = Infinity): SearchStatus {
     if (this.status !== 'running') return this.status;
     const { model, next, prev, isCall, eventOp, match, callOf, head, linearized, stackEvent, stackForced, stackState, stackKey, outputs, unknown } = this;
     const ops = this.operations;
@@ -190,6 +192,7 @@ export class LinearizabilitySearch<S, I, O> {
     let status: SearchStatus = 'running';
 
     for (;;) {
+      if (steps >= maxSteps) break;
       steps++;
       if ((steps & 0xfff) === 0 && (performance.now() > untilMs || signal?.aborted === true)) break;
       if (event !== forced) {

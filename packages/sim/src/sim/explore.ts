@@ -40,7 +40,7 @@ export interface Failure<I, O> {
 export interface ExploreReport<I, O> {
   runs: number;
   passed: number;
-  /** Runs whose linearizability check hit its time bound. */
+  /** Runs whose linearizability check spent its step budget (each also a failure). */
   inconclusive: number;
   failures: Failure<I, O>[];
   virtualMs: number;

@@ -11,7 +11,7 @@
  * data is on the platter): append() then resolves at once and the write becomes durable later.
  */
 import type { ConfState, Entry, HardState, LogStore, LogWrite, Snapshot } from '@pontoon/raft';
-import { MemoryStorage } from '@pontoon/raft';
+import { MemoryStorage } from '@pontoon/raft/core';
 import type { NodeClock } from './node-clock.js';
 import type { SimRandom } from './random.js';
 import type { Scheduler } from './scheduler.js';

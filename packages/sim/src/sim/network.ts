@@ -3,7 +3,7 @@
  * latency drawn per message, with loss, duplication, reordering (latency jitter and occasional
  * long delays), and partitions that cut links in one or both directions.
  */
-import type { Message, SnapshotSendStatus, Transport } from '@pontoon/raft';
+import type { Message, SnapshotStatus, Transport } from '@pontoon/raft';
 import { MessageType } from '@pontoon/raft';
 import type { NodeClock } from './node-clock.js';
 import type { SimRandom } from './random.js';
@@ -244,7 +244,7 @@ export class SimTransport implements Transport {
   closed = false;
   private messageHandler: ((m: Message) => void) | undefined;
   private unreachableHandler: ((peer: number) => void) | undefined;
-  private snapshotHandler: ((peer: number, status: SnapshotSendStatus) => void) | undefined;
+  private snapshotHandler: ((peer: number, status: SnapshotStatus) => void) | undefined;
 
   /** Use SimNetwork.attach(). */
   constructor(
@@ -263,7 +263,7 @@ export class SimTransport implements Transport {
   onUnreachable(handler: (peer: number) => void): void {
     this.unreachableHandler = handler;
   }
-  onSnapshotStatus(handler: (peer: number, status: SnapshotSendStatus) => void): void {
+  onSnapshotStatus(handler: (peer: number, status: SnapshotStatus) => void): void {
     this.snapshotHandler = handler;
   }
   addPeer(): void {}
@@ -285,7 +285,7 @@ export class SimTransport implements Transport {
     });
   }
   /** @internal */
-  snapshotStatus(peer: number, status: SnapshotSendStatus): void {
+  snapshotStatus(peer: number, status: SnapshotStatus): void {
     this.clock.gate(() => {
       if (!this.closed) this.snapshotHandler?.(peer, status);
     });

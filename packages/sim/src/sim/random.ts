@@ -3,7 +3,7 @@
  * clients, each node's election timeouts), all derived from the run's seed, so that a run is a
  * function of its seed and adding a draw in one concern does not shift the draws of another.
  */
-import { SeededRand } from '@pontoon/raft';
+import { SeededRand } from '@pontoon/raft/core';
 
 /** The core's seeded generator (mulberry32), with the helpers the simulator needs. */
 export class SimRandom extends SeededRand {

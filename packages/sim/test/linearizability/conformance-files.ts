@@ -5,5 +5,5 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root: packages/sim/test/linearizability is four levels down. */
 export const repoRoot = path.resolve(here, '../../../..');
-/** /work/shared/conformance/porcupine, as ../shared relative to the repository root. */
+/** Porcupine's histories, in ../shared/conformance/porcupine beside the repository. */
 export const porcupineDir = path.resolve(repoRoot, '../shared/conformance/porcupine');

@@ -166,6 +166,26 @@ describe('time bound', () => {
     return h;
   }
 
+  it('answers unknown when the step budget runs out, after exactly that many steps', () => {
+    const history = factorialHistory(14);
+    const a = checkLinearizabilitySync(kvModel, history, { maxSteps: 20_000, timeoutMs: Infinity });
+    expect(a.verdict).toBe('unknown');
+    expect(a.stoppedBy).toBe('steps');
+    expect(a.steps).toBe(20_000);
+    expect(a.counterexample).toBeUndefined();
+    // The same budget on a history it suffices for: a verdict, not 'unknown'.
+    const small = checkLinearizabilitySync(kvModel, factorialHistory(3), { maxSteps: 20_000 });
+    expect(small.verdict).toBe('illegal');
+    expect(small.steps).toBeLessThan(20_000);
+  });
+
+  it('the asynchronous check stops at the same step budget', async () => {
+    const r = await checkLinearizability(kvModel, factorialHistory(14), { maxSteps: 20_000, timeoutMs: Infinity });
+    expect(r.verdict).toBe('unknown');
+    expect(r.stoppedBy).toBe('steps');
+    expect(r.steps).toBe(20_000);
+  });
+
   it('answers unknown when the time bound runs out', () => {
     const result = checkLinearizabilitySync(kvModel, factorialHistory(14), { timeoutMs: 50 });
     expect(result.verdict).toBe('unknown');

@@ -19,9 +19,31 @@ describe('lease reads when the leader is partitioned', () => {
         { kind: 'partition', at: 842, durationMs: 239, nodes: ['leader'] },
       ],
     });
-    const text = r.trace.join('\n');
-    // The shape that matters: a second leader in a new term while the old one still leads.
-    expect(text).toMatch(/fault: partition \{n\d\} from the rest/);
+    // The shape that matters: the old leader is cut off while it leads; another node leads a
+    // newer term and applies entries before the old one steps down.
+    const lines = r.trace;
+    const cut = lines.findIndex((l) => /fault: partition \{n\d+\} from the rest/.test(l));
+    expect(cut, 'the leader was partitioned').toBeGreaterThan(0);
+    const old = /fault: partition \{n(\d+)\}/.exec(lines[cut]!)![1]!;
+    const oldTerm = Math.max(
+      ...lines.slice(0, cut).flatMap((l) => {
+        const m = new RegExp(`\\bn${old} is leader in term (\\d+)`).exec(l);
+        return m === null ? [] : [Number(m[1])];
+      }),
+    );
+    expect(oldTerm, `n${old} led a term before the cut`).toBeGreaterThan(0);
+    const after = lines.slice(cut + 1);
+    const stepDown = after.findIndex((l) => new RegExp(`\\bn${old} is (follower|preCandidate|candidate) in term`).test(l));
+    expect(stepDown, `n${old} stepped down eventually`).toBeGreaterThan(0);
+    const whileOldLeads = after.slice(0, stepDown);
+    const second = whileOldLeads.map((l) => /\bn(\d+) is leader in term (\d+)/.exec(l)).find((m) => m !== null && m[1] !== old);
+    expect(second, `a second leader while n${old} still leads term ${oldTerm}`).toBeDefined();
+    expect(Number(second![2])).toBeGreaterThan(oldTerm);
+    const newLeader = second![1]!;
+    expect(
+      whileOldLeads.some((l) => new RegExp(`\\bn${newLeader} applied ind`).test(l)),
+      `n${newLeader} applied entries of its term before n${old} stepped down`,
+    ).toBe(true);
     expect(r.violations.map((v) => `${v.property}: ${v.message}`)).toEqual([]);
     expect(r.ok).toBe(true);
   });

@@ -1,5 +1,5 @@
 import type { Message } from '@pontoon/raft';
-import { MessageType, newMessage } from '@pontoon/raft';
+import { MessageType, newMessage } from '@pontoon/raft/core';
 import { describe, expect, it } from 'vitest';
 import { NodeClock, Scheduler, SimNetwork, SimRandom } from '@pontoon/sim';
 

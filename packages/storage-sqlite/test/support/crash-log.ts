@@ -2,7 +2,7 @@
 import { type Entry, EntryType } from '@pontoon/raft';
 
 /** The core's seeded generator (mulberry32): the child and the parent draw the same sequence. */
-export { SeededRand as SeededRandom } from '@pontoon/raft';
+export { SeededRand as SeededRandom } from '@pontoon/raft/core';
 
 const enc = new TextEncoder();
 

@@ -23,33 +23,22 @@
  * run is a function of its options and schedule, however the disk times its fsyncs.
  */
 import fs from 'node:fs';
-import {
-  type ConfState,
-  type Entry,
-  EntryType,
-  type HardState,
-  LocalAppendThread,
-  LocalApplyThread,
-  type LogWrite,
-  type Message,
-  MessageType,
-  PontoonError,
-  RawNode,
-  SeededRand,
-  type Snapshot,
-  SnapshotStatus,
-  StateType,
-  decodeConfChangeEntry,
-  emptyConfState,
-  isEmptyHardState,
-  isEmptySnap,
-} from '@pontoon/raft';
+import { type ConfState, type Entry, EntryType, type HardState, type LogWrite, type Message, MessageType, PontoonError, type Snapshot } from '@pontoon/raft';
+import { LocalAppendThread, LocalApplyThread, RawNode, SeededRand, StateType, decodeConfChangeEntry, emptyConfState, isEmptyHardState, isEmptySnap } from '@pontoon/raft/core';
 import { SqliteLogStore, type SqliteLogStoreOptions } from '../../src/index.js';
-import { type Step, foldNode, formatSchedule, formatStep } from '../../../raft/test/support/fault-schedule.js';
-import { raftLogView, storageView } from '../../../raft/test/support/log-views.js';
-import { ReplicatedList } from '../../../raft/test/support/replicated-list.js';
-import { type NodeView, SafetyChecker, SafetyViolation } from '../../../raft/test/support/safety-checker.js';
-import type { SimOptions } from '../../../raft/test/support/sim-network.js';
+import {
+  foldNode,
+  formatSchedule,
+  formatStep,
+  type NodeView,
+  raftLogView,
+  ReplicatedList,
+  SafetyChecker,
+  SafetyViolation,
+  type SimOptions,
+  type Step,
+  storageView,
+} from '@pontoon/sim/rawnode';
 import type { TempDirs } from './temp-dir.js';
 
 interface InFlight {
@@ -391,7 +380,7 @@ export class StoreCluster {
     const sender = this.node(f.msg.from);
     const rn = sender.rawNode;
     if (rn === undefined || sender.incarnation !== f.incarnation) return;
-    if (f.msg.type === MessageType.MsgSnap) rn.reportSnapshot(f.msg.to, SnapshotStatus.SnapshotFailure);
+    if (f.msg.type === MessageType.MsgSnap) rn.reportSnapshot(f.msg.to, 'failed');
     if (unreachable) rn.reportUnreachable(f.msg.to);
   }
 
@@ -412,7 +401,7 @@ export class StoreCluster {
     this.observeLeader(to);
     if (m.type === MessageType.MsgSnap) {
       const sender = this.node(m.from);
-      if (sender.rawNode !== undefined && sender.incarnation === f.incarnation) sender.rawNode.reportSnapshot(m.to, SnapshotStatus.SnapshotFinish);
+      if (sender.rawNode !== undefined && sender.incarnation === f.incarnation) sender.rawNode.reportSnapshot(m.to, 'finished');
     }
   }
 
@@ -578,7 +567,7 @@ export async function applyStep(c: StoreCluster, s: Step): Promise<void> {
     case 'campaign':
       return c.node(id(s.node)).rawNode?.campaign();
     case 'transfer':
-      return c.node(id(s.node)).rawNode?.transferLeader(id(s.to));
+      return c.node(id(s.node)).rawNode?.transferLeadership(id(s.to));
     case 'partition':
       return c.partition(s.side.map(id));
     case 'cut':

@@ -2,14 +2,12 @@
  * LogViews for the safety checker over the real things (a RaftLog, a MemoryStorage) and over
  * plain arrays (fabricated histories in tests).
  */
-import type { RaftLogView } from '../../src/log/raft-log-view.js';
-import type { Storage } from '../../src/storage.js';
-import type { Entry } from '../../src/types.js';
-import { EntryType } from '../../src/types.js';
+import type { RaftLogInternals } from './raw-node-internals.js';
+import { type Entry, EntryType, type Storage } from '@pontoon/raft/core';
 import type { LogView } from './safety-checker.js';
 
 /** What a node believes its log is: storage followed by the unstable tail. */
-export function raftLogView(log: RaftLogView): LogView {
+export function raftLogView(log: RaftLogInternals): LogView {
   return {
     firstIndex: () => log.firstIndex(),
     lastIndex: () => log.lastIndex(),

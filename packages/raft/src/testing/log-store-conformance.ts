@@ -3,28 +3,15 @@
  * Runner-agnostic: each case is an async function that throws (node:assert) on failure, so users
  * with their own store can run it under any test runner:
  *
- *     import { logStoreConformance } from '@pontoon/storage-sqlite/conformance';
+ *     import { logStoreConformance } from '@pontoon/raft/testing';
  *     for (const c of logStoreConformance) it(c.name, () => c.run(harness));
  *
  * Cases that need a restart run only when the harness can reopen a store.
  */
 import assert from 'node:assert/strict';
-import {
-  AssertionError,
-  CompactedError,
-  type ConfState,
-  type Entry,
-  EntryType,
-  type LogStore,
-  SnapOutOfDateError,
-  type Snapshot,
-  UnavailableError,
-  emptyConfState,
-  entrySize,
-} from '@pontoon/raft';
-
-/** The reference the suite is checked against (the in-memory store of @pontoon/raft). */
-export { MemoryLogStore } from '@pontoon/raft';
+import { AssertionError, CompactedError, SnapOutOfDateError, UnavailableError } from '../errors.js';
+import type { LogStore } from '../log-store.js';
+import { type ConfState, type Entry, EntryType, type Snapshot, emptyConfState, entrySize } from '../types.js';
 
 /** How the suite gets stores. */
 export interface LogStoreHarness {
@@ -45,7 +32,7 @@ export interface ConformanceCase {
 const enc = new TextEncoder();
 
 /** Entries at consecutive indices from `index` with the given terms; payload names them. */
-export function ents(index: number, ...terms: number[]): Entry[] {
+function ents(index: number, ...terms: number[]): Entry[] {
   return terms.map((term, k) => ({
     term,
     index: index + k,

@@ -4,9 +4,10 @@
  * character, so that etcd's interaction scenarios can be compared with our output verbatim.
  */
 
-import { confChangeAsV2, confChangesToString, decodeConfChange, decodeConfChangeV2 } from './conf-change.js';
-import { LocalAppendThread, LocalApplyThread } from './local-threads.js';
-import type { ReadState } from './read-only.js';
+import { confChangeAsV2, decodeConfChange, decodeConfChangeV2 } from '../../src/conf-change.js';
+import { confChangesToString } from './conf-change-text.js';
+import { LocalAppendThread, LocalApplyThread } from '../../src/local-threads.js';
+import type { ReadState } from '../../src/read-only.js';
 import {
   EntryType,
   MessageType,
@@ -20,7 +21,7 @@ import {
   type Message,
   type Snapshot,
   type SoftState,
-} from './types.js';
+} from '../../src/types.js';
 
 /**
  * Renders the payload of a normal entry. The default quotes the bytes as Go's `%q` would.

@@ -54,7 +54,7 @@ export function applyStep(sim: SimNetwork, s: Step): void {
       sim.campaign(foldNode(s.node, n));
       return;
     case 'transfer':
-      sim.transferLeader(foldNode(s.node, n), foldNode(s.to, n));
+      sim.transferLeadership(foldNode(s.node, n), foldNode(s.to, n));
       return;
     case 'partition':
       sim.partition(s.side.map((id) => foldNode(id, n)));

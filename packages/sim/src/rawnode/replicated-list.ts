@@ -3,8 +3,7 @@
  * entries applied so far, and the index of the last applied entry. Small on purpose; what matters
  * is that every node ends up with the same list, in the same order, at the same indices.
  */
-import type { Entry, Snapshot } from '../../src/types.js';
-import { EntryType } from '../../src/types.js';
+import { type Entry, EntryType, type Snapshot } from '@pontoon/raft/core';
 import { SafetyViolation } from './safety-checker.js';
 
 /** One applied command: its log index and payload. */

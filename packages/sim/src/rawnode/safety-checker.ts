@@ -7,8 +7,7 @@
  * Most checks compare against a global record of the past rather than only the present, so that
  * a violation is caught even when the evidence of one side has since been overwritten.
  */
-import { EntryType } from '../../src/types.js';
-import type { Entry, HardState } from '../../src/types.js';
+import { type Entry, EntryType, type HardState } from '@pontoon/raft/core';
 
 /** The invariant a violation breaks; stable names, used in reports and in tests. */
 export type Invariant =

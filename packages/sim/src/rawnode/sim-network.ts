@@ -12,24 +12,30 @@
  *
  * Every observable change is shown to a SafetyChecker.
  */
-import type { Config } from '../../src/config.js';
-import { PontoonError } from '../../src/errors.js';
-import { LocalAppendThread, LocalApplyThread } from '../../src/local-threads.js';
-import { decodeConfChangeEntry } from '../../src/raft.js';
-import { SeededRand } from '../../src/rand.js';
-import { RawNode, SnapshotStatus, raftOf } from '../../src/raw-node.js';
-import type { Ready } from '../../src/ready.js';
-import { MemoryStorage } from '../../src/storage.js';
-import type { ConfState, Entry, HardState, Message, Snapshot } from '../../src/types.js';
 import {
+  type Config,
+  type ConfState,
+  type Entry,
   EntryType,
+  type HardState,
+  LocalAppendThread,
+  LocalApplyThread,
+  MemoryStorage,
+  type Message,
   MessageType,
+  PontoonError,
+  RawNode,
+  type Ready,
+  SeededRand,
+  type Snapshot,
   StateType,
+  decodeConfChangeEntry,
   emptyConfState,
   isEmptyHardState,
   isEmptySnap,
-} from '../../src/types.js';
+} from '@pontoon/raft/core';
 import { raftLogView, storageView } from './log-views.js';
+import { raftOf } from './raw-node-internals.js';
 import { ReplicatedList } from './replicated-list.js';
 import { SafetyChecker, SafetyViolation } from './safety-checker.js';
 import type { NodeView } from './safety-checker.js';
@@ -258,7 +264,7 @@ export class SimNetwork {
     n.resetVolatile();
     n.rawNode = rn;
     if (n.incarnation > 0) {
-      this.checker.observeRestart(n.id, rn.log.committed, rn.term);
+      this.checker.observeRestart(n.id, raftOf(rn).raftLog.committed, raftOf(rn).term);
     }
   }
 
@@ -434,7 +440,7 @@ export class SimNetwork {
   }
 
   private observeLeader(n: SimNode): void {
-    const r = (n.rawNode === undefined ? undefined : raftOf(n.rawNode));
+    const r = n.rawNode === undefined ? undefined : raftOf(n.rawNode);
     if (r !== undefined && r.state === StateType.StateLeader) this.checker.observeLeader(r.term, n.id);
   }
 
@@ -459,7 +465,7 @@ export class SimNetwork {
     const sender = this.node(f.msg.from);
     const rn = sender.rawNode;
     if (rn === undefined || sender.incarnation !== f.incarnation) return;
-    if (f.msg.type === MessageType.MsgSnap) rn.reportSnapshot(f.msg.to, SnapshotStatus.SnapshotFailure);
+    if (f.msg.type === MessageType.MsgSnap) rn.reportSnapshot(f.msg.to, 'failed');
     if (unreachable) rn.reportUnreachable(f.msg.to);
   }
 
@@ -483,7 +489,7 @@ export class SimNetwork {
     if (m.type === MessageType.MsgSnap) {
       const sender = this.node(m.from);
       if (sender.rawNode !== undefined && sender.incarnation === f.incarnation) {
-        sender.rawNode.reportSnapshot(m.to, SnapshotStatus.SnapshotFinish);
+        sender.rawNode.reportSnapshot(m.to, 'finished');
       }
     }
   }
@@ -576,8 +582,8 @@ export class SimNetwork {
     this.node(id).rawNode?.campaign();
   }
 
-  transferLeader(id: number, to: number): void {
-    this.node(id).rawNode?.transferLeader(to);
+  transferLeadership(id: number, to: number): void {
+    this.node(id).rawNode?.transferLeadership(to);
   }
 
   stallDisk(id: number): void {
@@ -610,21 +616,21 @@ export class SimNetwork {
   // ---- observation -------------------------------------------------------------------------
 
   leaders(): SimNode[] {
-    return this.nodes.filter((n) => n.rawNode?.state === StateType.StateLeader);
+    return this.nodes.filter((n) => n.rawNode !== undefined && raftOf(n.rawNode).state === StateType.StateLeader);
   }
 
   /** The leader of the highest term, if any node is leader. */
   currentLeader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.leaders()) {
-      if (best === undefined || n.rawNode!.term > best.rawNode!.term) best = n;
+      if (best === undefined || raftOf(n.rawNode!).term > raftOf(best.rawNode!).term) best = n;
     }
     return best;
   }
 
   views(): NodeView[] {
     return this.nodes.map((n) => {
-      const r = (n.rawNode === undefined ? undefined : raftOf(n.rawNode));
+      const r = n.rawNode === undefined ? undefined : raftOf(n.rawNode);
       return {
         id: n.id,
         live:
@@ -650,7 +656,7 @@ export class SimNetwork {
   describeNodes(): string {
     return this.nodes
       .map((n) => {
-        const r = (n.rawNode === undefined ? undefined : raftOf(n.rawNode));
+        const r = n.rawNode === undefined ? undefined : raftOf(n.rawNode);
         if (r === undefined) return `  ${n.id}: down, persisted ${JSON.stringify(n.persistedHardState)}`;
         return (
           `  ${n.id}: ${StateType[r.state]} term=${r.term} vote=${r.vote} lead=${r.lead} ` +
