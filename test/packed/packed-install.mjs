@@ -54,7 +54,9 @@ function finish(code) {
 }
 
 // 1. Pack, as a release would. The packages' prepack scripts build them from a clean dist/.
-step('pnpm -r pack', 'npx', ['-y', 'pnpm@10', '-r', '--filter', './packages/*', 'pack', '--pack-destination', tarballs], repo, 8);
+// The library packages. @pontoon/kv and pontoon-kv are still being built (issues 14 and 15) and
+// are not packed yet: their packaging (peer dependencies, built files only) comes with them.
+step('pnpm -r pack', 'npx', ['-y', 'pnpm@10', '-r', '--filter', './packages/*', '--filter', '!./packages/kv', '--filter', '!./packages/kv-server', 'pack', '--pack-destination', tarballs], repo, 8);
 const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz')).sort();
 const expected = ['pontoon-raft-0.1.0.tgz', 'pontoon-sim-0.1.0.tgz', 'pontoon-storage-sqlite-0.1.0.tgz', 'pontoon-transport-tcp-0.1.0.tgz'];
 if (files.join() !== expected.join()) fail(`tarballs ${files.join(', ')}; expected ${expected.join(', ')}`);

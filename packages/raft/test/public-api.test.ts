@@ -11,10 +11,11 @@ import * as testing from '../src/testing.js';
 const MAIN = [
     'CommandTooLargeError', 'CompactedError', 'ConfChangeError', 'ConfigError', 'EntryType',
     'InvalidCommandError', 'MemoryLogStore', 'MemoryNetwork', 'MemoryTransport', 'MessageType',
-    'NodeStoppedError', 'NotLeaderError', 'PontoonError', 'ProposalDroppedError',
-    'ProposalOutcomeUnknownError', 'RaftNode', 'SnapOutOfDateError',
-    'SnapshotTemporarilyUnavailableError', 'TimeoutError', 'UnavailableError', 'realClock',
-    'silentLogger',
+    'NodeFailedError', 'NodeStoppedError', 'NotLeaderError', 'PontoonError',
+    'ProposalDroppedError', 'ProposalOutcomeUnknownError', 'RaftNode', 'RecoveryError',
+    'SnapOutOfDateError', 'SnapshotTemporarilyUnavailableError', 'StateMachineBehindError',
+    'TimeoutError', 'TransportListenError', 'UnavailableError', 'forceNewCluster',
+    'isOnDiskStateMachine', 'realClock', 'silentLogger',
   ];
 
 const CORE = [
