@@ -16,7 +16,7 @@ import {
   TimeoutError,
   realClock,
 } from '@pontoon/raft';
-import type { CallOptions, Clock, ClockTimer, LogStore, Member, RaftNodeOptions, Transport } from '@pontoon/raft';
+import type { CallOptions, Clock, ClockTimer, LogStore, Member, Membership, MembershipChange, RaftNodeOptions, Transport } from '@pontoon/raft';
 import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ import { MemberStateMachine } from './member-state-machine.js';
 import { MAX_LEASE_TTL } from './mvcc-store.js';
 import { type KvPeerLink, type PeerRequest, type PeerResponse, PeerUnreachableError } from './peer-link.js';
 import type {
+  ClusterMetaResponse,
   CompactionResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
@@ -406,6 +407,66 @@ export class KvMember {
     this.kv.store.database.exec('VACUUM');
   }
 
+  // --- Cluster metadata and membership ---
+
+  /**
+   * Sets (or, with `value` undefined, deletes) an entry of the replicated cluster metadata
+   * (ClusterMetaRequest) through the log, from any member.
+   */
+  setClusterMeta(name: string, value: Uint8Array | undefined, options: CallOptions = {}): Promise<ClusterMetaResponse> {
+    return this.write({ op: 'clusterMeta', request: { name, ...(value === undefined ? {} : { value }) } }, options) as Promise<ClusterMetaResponse>;
+  }
+
+  /** The cluster metadata as this member has applied it. */
+  clusterMeta(): Map<string, Uint8Array> {
+    this.checkOpen();
+    return this.kv.clusterMeta();
+  }
+
+  /**
+   * Changes the Raft membership from any member: on the leader directly, from a follower
+   * through the peer link. Resolves with the membership once the change applied here.
+   */
+  async changeMembership(changes: readonly MembershipChange[], options: CallOptions = {}): Promise<Membership> {
+    this.checkOpen();
+    const call = this.deadline(options);
+    try {
+      for (;;) {
+        if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
+        call.signal.throwIfAborted();
+        const leader = this.raft.leaderId;
+        if (leader === this.id) {
+          try {
+            return await this.raft.changeMembership(changes, { signal: call.signal, timeoutMs: call.remainingMs() });
+          } catch (err) {
+            if (err instanceof NotLeaderError) continue;
+            throw err;
+          }
+        }
+        if (leader === undefined) {
+          await this.sleep(this.tickMs, call.signal);
+          continue;
+        }
+        let answer: PeerResponse<'changeMembership'>;
+        try {
+          answer = await this.peers.call(leader, { kind: 'changeMembership', changes: [...changes] }, call.signal);
+        } catch (err) {
+          if (err instanceof PeerUnreachableError || err instanceof NotLeaderError) {
+            await this.sleep(this.tickMs, call.signal);
+            continue;
+          }
+          throw err;
+        }
+        await this.waitApplied(answer.appliedIndex, call.signal).catch(() => undefined);
+        return this.raft.membership();
+      }
+    } catch (err) {
+      throw this.etcdError(err, call);
+    } finally {
+      call.dispose();
+    }
+  }
+
   // --- Lifecycle ---
 
   /**
@@ -537,6 +598,11 @@ export class KvMember {
   /** A peer's request, served here as the leader. */
   private async serve(request: PeerRequest, signal: AbortSignal | undefined): Promise<PeerResponse> {
     if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
+    if (request.kind === 'changeMembership') {
+      if (!this.raft.isLeader) throw new NotLeaderError(this.raft.leaderId, undefined);
+      await this.raft.changeMembership(request.changes, signal === undefined ? {} : { signal });
+      return { appliedIndex: this.appliedIndex };
+    }
     if (request.kind !== 'propose') return this.serveLease(request);
     if (!this.raft.isLeader) throw new NotLeaderError(this.raft.leaderId, undefined);
     const result = await this.raft.propose(request.command, signal === undefined ? {} : { signal });
