@@ -1,6 +1,9 @@
 import { Metadata, status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
 import { PontoonError } from '@pontoon/raft';
 
+/** Shared by a gRPC error and a watch cancel reason. */
+const ETCD_ERRORS_TEXT_PERMISSION_DENIED = 'etcdserver: permission denied';
+
 /**
  * The errors etcd 3.4 returns to gRPC clients: status code and exact message. Clients match on
  * the message text (clientv3 maps it back to its error values, the etcd3 npm package matches
@@ -53,7 +56,7 @@ export const ETCD_ERRORS = {
   RoleNotFound: [GrpcStatus.FAILED_PRECONDITION, 'etcdserver: role name not found'],
   RoleEmpty: [GrpcStatus.INVALID_ARGUMENT, 'etcdserver: role name is empty'],
   AuthFailed: [GrpcStatus.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password'],
-  PermissionDenied: [GrpcStatus.PERMISSION_DENIED, 'etcdserver: permission denied'],
+  PermissionDenied: [GrpcStatus.PERMISSION_DENIED, ETCD_ERRORS_TEXT_PERMISSION_DENIED],
   RoleNotGranted: [GrpcStatus.FAILED_PRECONDITION, 'etcdserver: role is not granted to the user'],
   PermissionNotGranted: [GrpcStatus.FAILED_PRECONDITION, 'etcdserver: permission is not granted to the role'],
   AuthNotEnabled: [GrpcStatus.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'],
@@ -87,6 +90,21 @@ export const ETCD_ERRORS = {
   ElectionNoLeader: [GrpcStatus.UNKNOWN, 'election: no leader'],
   ElectionMissingLeaderKey: [GrpcStatus.UNKNOWN, '"leader" field must be provided'],
 } as const satisfies Record<string, readonly [GrpcStatus, string]>;
+
+/**
+ * The `cancel_reason` texts of a WatchResponse that refuses a watch create request (etcd 3.4
+ * answers `created: true, canceled: true, watch_id: -1` with one of these, on the open stream,
+ * not as a gRPC error). A watch whose start revision is compacted is different: it is created,
+ * then canceled with `compact_revision` set and no reason.
+ */
+export const ETCD_WATCH_CANCEL_REASONS = {
+  /** `range_end` at or before `key` (etcd's mvcc.ErrEmptyWatcherRange). */
+  EmptyWatcherRange: 'mvcc: watcher range is empty',
+  /** A client-chosen `watch_id` already in use on the stream (mvcc.ErrWatcherDuplicateID). */
+  DuplicateWatchId: 'mvcc: duplicate watch ID provided on the WatchStream',
+  /** With auth on, a watch the user may not read (and unknown auth failures). */
+  PermissionDenied: ETCD_ERRORS_TEXT_PERMISSION_DENIED,
+} as const;
 
 /** The name of one of etcd's errors (`Compacted`, `LeaseNotFound`, `NoLeader`, ...). */
 export type EtcdErrorName = keyof typeof ETCD_ERRORS;

@@ -17,6 +17,7 @@ export { PROTO_ENTRY_FILES, PROTO_ROOT } from './proto-files.js';
 export { PROTO_LOADER_OPTIONS } from './proto-options.js';
 export {
   ETCD_ERRORS,
+  ETCD_WATCH_CANCEL_REASONS,
   EtcdError,
   etcdErrorOf,
   REQUIRE_LEADER_METADATA,

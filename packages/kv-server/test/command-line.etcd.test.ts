@@ -54,8 +54,12 @@ const CASES: readonly [string, readonly string[], Record<string, string>][] = [
   ['a positional argument', ['extra-arg'], {}],
   ['a bool flag does not take the next argument', ['--force-new-cluster', 'true'], {}],
   ['non-numeric value', ['--heartbeat-interval=abc'], {}],
+  ['a bad bool', ['--auto-tls=maybe'], {}],
+  ['a bad bool from a variable', [], { ETCD_AUTO_TLS: 'maybe' }],
+  ['a legacy flag takes any attached value', ['--v=maybe', '--heartbeat-interval=0'], {}],
   ['negative unsigned value', ['--snapshot-count=-1'], {}],
   ['listen client URLs without advertise', ['--listen-client-urls=http://127.0.0.1:1'], {}],
+  ['empty listen client URLs still count as set', ['--listen-client-urls='], {}],
   [
     'a host name to bind',
     ['--listen-client-urls=http://example.com:1', '--advertise-client-urls=http://example.com:1'],
@@ -118,5 +122,39 @@ describe('etcd defaults, ours against etcd 3.4', () => {
     } finally {
       await cluster.stop();
     }
+  });
+});
+
+describe('snapshot restore/status argument errors, ours against etcdctl 3.4', () => {
+  const RESTORE_CASES: readonly [string, readonly string[]][] = [
+    ['no file', ['snapshot', 'restore']],
+    ['two files', ['snapshot', 'restore', 'a.db', 'b.db']],
+    ['unknown flag', ['snapshot', 'restore', 'a.db', '--bogus']],
+    ['flag without its value', ['snapshot', 'restore', 'a.db', '--name']],
+    ['a bad bool', ['snapshot', 'restore', 'a.db', '--skip-hash-check=maybe']],
+    ['a name not in the cluster', ['snapshot', 'restore', 'a.db', '--name', 'x']],
+    ['a bad peer URL', ['snapshot', 'restore', 'a.db', '--initial-advertise-peer-urls', 'bad']],
+    [
+      'advertised URLs not those of the initial cluster',
+      ['snapshot', 'restore', 'a.db', '--initial-advertise-peer-urls', 'http://127.0.0.1:9'],
+    ],
+    [
+      'one URL for two members',
+      ['snapshot', 'restore', 'a.db', '--initial-cluster', 'default=http://localhost:2380,b=http://localhost:2380'],
+    ],
+    ['status without a file', ['snapshot', 'status']],
+    ['status in an unknown format', ['snapshot', 'status', 'a.db', '-w', 'yaml']],
+  ];
+
+  it.each(RESTORE_CASES)('%s', async (_what, argv) => {
+    const expected = ours(argv, {});
+    const { runEtcdctl } = await import('../src/testing/index.js');
+    // etcdctl checks these before it reads the file or connects anywhere; it runs in a temp dir
+    // so a restore that got further could not write into the checkout.
+    const r = await runEtcdctl(['http://127.0.0.1:1'], argv, { cwd });
+    // etcdctl's "--initial-cluster has ... (resolved urls: ...)" ends in its resolver's words.
+    const message = expected.message.replace(/ \(URLs are compared as text, without resolving host names\)$/, '');
+    expect(r.stderr).toContain(message);
+    expect(r.exitCode).toBe(expected.exitCode);
   });
 });

@@ -84,6 +84,18 @@ describe('etcd server flags', () => {
     });
   });
 
+  it('an empty URL flag keeps etcd\'s default URLs, a repeated URL counts once', () => {
+    const { config } = serve([
+      '--listen-peer-urls=',
+      '--listen-client-urls', 'http://127.0.0.1:1,http://127.0.0.1:1',
+      '--advertise-client-urls', 'http://127.0.0.1:1',
+      '--listen-metrics-urls=',
+    ]);
+    expect(config.listenPeerUrls).toEqual(['http://localhost:2380']);
+    expect(config.listenClientUrls).toEqual(['http://127.0.0.1:1']);
+    expect(config.listenMetricsUrls).toEqual([]);
+  });
+
   it('an initial cluster left at its default follows --name and the advertised peer URLs', () => {
     expect(serve(['--name', 'abc']).config.initialCluster).toBe('abc=http://localhost:2380');
     expect(
@@ -232,7 +244,7 @@ describe('snapshot subcommands', () => {
     expect(parseCommandLine(['snapshot', 'status', '--write-out=table', 'x.db'], {})).toMatchObject({ writeOut: 'table' });
     expect(parseCommandLine(['snapshot', 'status', 'x.db'], {})).toMatchObject({ writeOut: 'simple' });
     expect(refusal(['snapshot', 'status']).message).toBe('snapshot status requires exactly one argument');
-    expect(refusal(['snapshot', 'status', 'x', '-w', 'yaml']).message).toBe('unknown output format "yaml"');
+    expect(refusal(['snapshot', 'status', 'x', '-w', 'yaml']).message).toBe('unsupported output format');
     expect(refusal(['snapshot', 'save', 'x']).message).toMatch(/unknown snapshot subcommand "save"/);
   });
 });

@@ -102,15 +102,20 @@ describe('etcd3 npm client against etcd 3.4', () => {
     await within(10_000, 'first campaign', a.wait());
     expect(await election.leader()).toBe('a');
     const b = election.campaign('b');
+    // Campaign.wait() only hears a later 'elected', so listen from the start: b may be
+    // elected while a.resign() is still being answered.
     let bElected = false;
-    b.on('elected', () => {
-      bElected = true;
+    const bElection = new Promise<void>((resolve) => {
+      b.on('elected', () => {
+        bElected = true;
+        resolve();
+      });
     });
     await a.proclaim('a2');
     expect(await election.leader()).toBe('a2');
     expect(bElected).toBe(false);
     await a.resign();
-    await within(10_000, 'second campaign', b.wait());
+    await within(10_000, 'second campaign', bElection);
     expect(await election.leader()).toBe('b');
     await b.resign();
   });

@@ -76,7 +76,9 @@ export function parseEtcdArgs(argv: readonly string[], env: Readonly<Record<stri
     }
     const reason = checkValue(spec, value);
     if (reason !== undefined) {
-      throw new CommandLineError(`invalid value "${value}" for flag -${name}: ${reason}`, `--${name}`, EXIT_USAGE);
+      // Go's flag package words a bad bool apart from other bad values.
+      const what = spec.kind === 'bool' ? `invalid boolean value "${value}" for -${name}` : `invalid value "${value}" for flag -${name}`;
+      throw new CommandLineError(`${what}: ${reason}`, `--${name}`, EXIT_USAGE);
     }
     noteSet(spec, value, warnings);
     values.set(name, value);

@@ -80,8 +80,11 @@ export function resolveServerConfig(args: EtcdArgs): EtcdServerConfig {
   };
   const isSet = (name: string): boolean => args.values.has(name);
   const urls = (name: string): string[] => {
-    const v = raw(name);
-    return v === '' || v === '*' ? [] : [...new Set(parseEtcdUrlList(v))];
+    const spec = etcdFlag(name)!;
+    // etcd's UniqueURLs takes an allowed value ('' or '*') without touching its URL list, so
+    // `--listen-client-urls=` keeps the default URL (and still counts as set).
+    const v = spec.allowed?.includes(raw(name)) === true ? spec.defaultValue : raw(name);
+    return spec.allowed?.includes(v) === true ? [] : [...new Set(parseEtcdUrlList(v))];
   };
   const bool = (name: string): boolean => parseGoBool(raw(name));
 

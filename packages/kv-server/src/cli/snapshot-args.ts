@@ -27,8 +27,10 @@ export interface SnapshotStatusArgs {
   readonly writeOut: 'simple' | 'json' | 'table' | 'fields';
 }
 
-/** etcdctl's exit status for bad arguments (ExitBadArgs). */
+/** etcdctl's exit statuses: a wrong number of arguments, a flag cobra refuses, a bad format. */
 const EXIT_BAD_ARGS = 128;
+const EXIT_FLAG_ERROR = 1;
+const EXIT_BAD_FEATURE = 4;
 
 interface PflagSpec {
   readonly bool: boolean;
@@ -100,7 +102,7 @@ export function parseSnapshotArgs(argv: readonly string[]): SnapshotRestoreArgs 
     }
     const writeOut = values.get('write-out')!;
     if (writeOut !== 'simple' && writeOut !== 'json' && writeOut !== 'table' && writeOut !== 'fields') {
-      throw new CommandLineError(`unknown output format "${writeOut}"`, '--write-out', EXIT_BAD_ARGS);
+      throw new CommandLineError('unsupported output format', '--write-out', EXIT_BAD_FEATURE);
     }
     return { command: 'snapshot-status', file: positional[0]!, writeOut };
   }
@@ -132,12 +134,12 @@ function parsePflags(
       const eq = arg.indexOf('=');
       name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-      if (specs[name] === undefined) throw new CommandLineError(`unknown flag: --${name}`, `--${name}`, EXIT_BAD_ARGS);
+      if (specs[name] === undefined) throw new CommandLineError(`unknown flag: --${name}`, `--${name}`, EXIT_FLAG_ERROR);
     } else if (arg.startsWith('-') && arg.length > 1) {
       const short = arg[1]!;
       const found = Object.entries(specs).find(([, s]) => s.short === short);
       if (found === undefined) {
-        throw new CommandLineError(`unknown shorthand flag: '${short}' in ${arg}`, `-${short}`, EXIT_BAD_ARGS);
+        throw new CommandLineError(`unknown shorthand flag: '${short}' in ${arg}`, `-${short}`, EXIT_FLAG_ERROR);
       }
       name = found[0];
       const tail = arg.slice(2);
@@ -151,7 +153,7 @@ function parsePflags(
     if (inline !== undefined) value = inline;
     else if (spec.bool) value = 'true';
     else if (i + 1 < argv.length) value = argv[++i]!;
-    else throw new CommandLineError(`flag needs an argument: --${name}`, `--${name}`, EXIT_BAD_ARGS);
+    else throw new CommandLineError(`flag needs an argument: --${name}`, `--${name}`, EXIT_FLAG_ERROR);
     if (spec.bool) {
       try {
         parseGoBool(value);
@@ -159,7 +161,7 @@ function parsePflags(
         throw new CommandLineError(
           `invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
           `--${name}`,
-          EXIT_BAD_ARGS,
+          EXIT_FLAG_ERROR,
         );
       }
     }

@@ -10,13 +10,13 @@ export interface EtcdctlResult {
 
 /**
  * Runs the reference etcdctl (API v3) with `--endpoints` and `args`, bounded by `timeoutMs`
- * (default 20 s). Resolves with the exit code and output whatever the exit code: a test that
+ * (default 20 s), in `cwd` if given. Resolves with the exit code and output whatever the exit code: a test that
  * expects an error asserts on it.
  */
 export function runEtcdctl(
   endpoints: readonly string[],
   args: readonly string[],
-  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+  options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<EtcdctlResult> {
   const binary = etcdBinary('etcdctl');
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCDCTL')));
@@ -24,7 +24,12 @@ export function runEtcdctl(
     execFile(
       binary,
       [`--endpoints=${endpoints.join(',')}`, ...args],
-      { env: { ...env, ETCDCTL_API: '3', ...options.env }, timeout: options.timeoutMs ?? 20_000, encoding: 'utf8' },
+      {
+        env: { ...env, ETCDCTL_API: '3', ...options.env },
+        timeout: options.timeoutMs ?? 20_000,
+        encoding: 'utf8',
+        ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== 'number') {
           reject(new Error(`etcdctl ${args.join(' ')} did not run: ${error.message}\n${stderr}`));
