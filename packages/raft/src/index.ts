@@ -50,6 +50,7 @@ export type {
 export { isOnDiskStateMachine } from './node/state-machine.js';
 export { forceNewCluster } from './node/force-new-cluster.js';
 export type { ForceNewClusterOptions, ForceNewClusterResult } from './node/force-new-cluster.js';
+export type { RaftMetrics, ProposalOutcome } from './node/metrics.js';
 export type { RaftNodeEvents, Role, Membership } from './node/events.js';
 export type { Clock, ClockTimer } from './node/clock.js';
 export { realClock } from './node/clock.js';

@@ -16,6 +16,8 @@
 import { ConfChangeError, invariant } from '../errors.js';
 import { EntryType } from '../types.js';
 import type { Entry, Message } from '../types.js';
+import { ENVELOPE_MARK, decodeCommand, withCommand } from './command-envelope.js';
+import type { ForwardTag } from './command-envelope.js';
 import type { NodeContext } from './node-context.js';
 import { SerialQueue } from './serial-queue.js';
 import { isOnDiskStateMachine } from './state-machine.js';
@@ -53,12 +55,16 @@ export class ApplyHandler<SM extends AnyStateMachine> {
     const ents = m.entries.filter((e) => e.index > this.appliedIndex);
     const held = this.smPosition;
     const fresh = ents.filter((e) => e.index > held);
+    // Forwarded commands are unwrapped; one that another leader appended (or a malformed one)
+    // reaches the state machine as an entry without a command, so that its position advances.
+    const unwrapped = fresh.map((e) => this.unwrap(e));
     const settle = (results: readonly unknown[]): void => {
       invariant(results.length === fresh.length, () => `applyBatch returned ${results.length} results for ${fresh.length} entries`);
       if (fresh.length > 0) this.smPosition = fresh[fresh.length - 1]!.index;
       let k = 0;
       for (const e of ents) {
         if (ctx.stopped) return;
+        const u = e.index > held ? unwrapped[k] : undefined;
         const result = e.index > held ? results[k++] : undefined;
         if (e.type !== EntryType.EntryNormal) {
           this.applyConfChangeEntry(e);
@@ -69,8 +75,10 @@ export class ApplyHandler<SM extends AnyStateMachine> {
         if (e.index <= held && e.data.length > 0) {
           // Applied by the state machine before (by a snapshot's sender): its result is not known here.
           ctx.proposals.settleUnknown(e, 'snapshot');
+        } else if (u?.skipped === true) {
+          ctx.proposals.settle(e, undefined);
         } else {
-          ctx.proposals.settle(e, result);
+          ctx.proposals.settle(e, result, u?.tag);
         }
       }
       this.finishApply(m);
@@ -79,9 +87,20 @@ export class ApplyHandler<SM extends AnyStateMachine> {
       settle([]);
       return;
     }
-    const results = sm.applyBatch(fresh);
+    const results = sm.applyBatch(unwrapped.map((u) => u.entry));
     if (results instanceof Promise) return results.then(settle);
     settle(results);
+  }
+
+  /** An entry as the state machine sees it: a forwarded command unwrapped, or skipped. */
+  private unwrap(e: Entry): { entry: Entry; tag: ForwardTag | undefined; skipped: boolean } {
+    if (e.type !== EntryType.EntryNormal || e.data[0] !== ENVELOPE_MARK) return { entry: e, tag: undefined, skipped: false };
+    const c = decodeCommand(e.data);
+    if (c.kind === 'malformed' || (c.kind === 'forwarded' && c.tag.term !== e.term)) {
+      if (c.kind === 'malformed') this.ctx.logger.warn(`raft node ${this.ctx.id}: skipped the entry at index ${e.index}: ${c.reason}`);
+      return { entry: withCommand(e, new Uint8Array(0)), tag: undefined, skipped: true };
+    }
+    return { entry: withCommand(e, c.command), tag: c.kind === 'forwarded' ? c.tag : undefined, skipped: false };
   }
 
   /** Applies a MsgStorageApply's entries in order, then steps its responses. */
@@ -90,6 +109,7 @@ export class ApplyHandler<SM extends AnyStateMachine> {
     if (ctx.stopped) return;
     const sm = ctx.sm as StateMachine;
     const ents = m.entries;
+    const start = ctx.metrics === undefined ? 0 : ctx.clock.now();
     let i = 0;
     const run = (): void | Promise<void> => {
       for (; i < ents.length; i++) {
@@ -107,31 +127,42 @@ export class ApplyHandler<SM extends AnyStateMachine> {
           this.appliedIndex = e.index;
           continue;
         }
-        const result = sm.apply(e);
+        // A forwarded command is unwrapped; one another leader appended is skipped everywhere.
+        const c = e.data[0] === ENVELOPE_MARK ? decodeCommand(e.data) : undefined;
+        if (c !== undefined && (c.kind === 'malformed' || (c.kind === 'forwarded' && c.tag.term !== e.term))) {
+          if (c.kind === 'malformed') ctx.logger.warn(`raft node ${ctx.id}: skipped the entry at index ${e.index}: ${c.reason}`);
+          ctx.proposals.settle(e, undefined);
+          this.appliedIndex = e.index;
+          continue;
+        }
+        const tag = c?.tag;
+        const result = sm.apply(c === undefined ? e : withCommand(e, c.command));
         if (result instanceof Promise) {
           return result.then((value) => {
-            this.afterApply(e, value);
+            this.afterApply(e, value, tag);
             i++;
             return run();
           });
         }
-        this.afterApply(e, result);
+        this.afterApply(e, result, tag);
       }
+      if (ctx.metrics !== undefined) ctx.metrics.entriesApplied(ents.length, ctx.secondsSince(start));
       this.finishApply(m);
     };
     return run();
   }
 
-  private afterApply(e: Entry, result: unknown): void {
+  private afterApply(e: Entry, result: unknown, tag: ForwardTag | undefined): void {
     this.appliedIndex = e.index;
     this.ctx.snapshots.bytesSinceSnapshot += e.data.length;
-    this.ctx.proposals.settle(e, result);
+    this.ctx.proposals.settle(e, result, tag);
   }
 
   private finishApply(m: Message): void {
     const ctx = this.ctx;
     ctx.loop.deliver(m.responses);
     ctx.notify('applied', { index: this.appliedIndex });
+    ctx.metrics?.indexes(ctx.rawNode.log.committed, this.appliedIndex);
     ctx.reads.serve();
     ctx.snapshots.maybeSnapshot();
     ctx.scheduleReady();
