@@ -298,6 +298,11 @@ export class KvMember {
     return w;
   }
 
+  /** The watches open on this member, by the watch hub's sets (for metrics and leak checks). */
+  watchSizes(): { synced: number; unsynced: number; victims: number } {
+    return this.hub.sizes;
+  }
+
   /** Cancels a watch by id; returns whether it was active. */
   cancelWatch(watchId: number): boolean {
     return this.hub.cancel(watchId);
