@@ -23,7 +23,8 @@ export interface GrpcCluster {
   close(): Promise<void>;
 }
 
-export async function startGrpcCluster(size = 3): Promise<GrpcCluster> {
+/** `quotaBytes`: each store's --quota-backend-bytes (default etcd's 2 GiB). */
+export async function startGrpcCluster(size = 3, options: { quotaBytes?: number } = {}): Promise<GrpcCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'kv-grpc-'));
   const network = new MemoryNetwork();
   const peers = new LocalPeerNetwork();
@@ -49,7 +50,7 @@ export async function startGrpcCluster(size = 3): Promise<GrpcCluster> {
       logStore: new MemoryLogStore(),
       initialMembers,
       raft: { tickMs: 10, electionTicks: 10 },
-      store: { synchronous: 'normal' },
+      store: { synchronous: 'normal', ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }) },
       requestTimeoutMs: 5_000,
     });
     members.push(member);
