@@ -38,6 +38,7 @@ export { RaftNode } from './node/raft-node.js';
 export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
 export type { MembershipStatus, NodeFailure } from './node/raft-node.js';
 export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
+export type { RaftMetrics, ProposalOutcome } from './node/metrics.js';
 export type {
   StateMachine,
   OnDiskStateMachine,
@@ -50,7 +51,6 @@ export type {
 export { isOnDiskStateMachine } from './node/state-machine.js';
 export { forceNewCluster } from './node/force-new-cluster.js';
 export type { ForceNewClusterOptions, ForceNewClusterResult } from './node/force-new-cluster.js';
-export type { RaftMetrics, ProposalOutcome } from './node/metrics.js';
 export type { RaftNodeEvents, Role, Membership } from './node/events.js';
 export type { Clock, ClockTimer } from './node/clock.js';
 export { realClock } from './node/clock.js';

@@ -23,6 +23,8 @@ import { SerialQueue } from './serial-queue.js';
 import { isOnDiskStateMachine } from './state-machine.js';
 import type { AnyStateMachine, OnDiskStateMachine, StateMachine } from './state-machine.js';
 
+const EMPTY = new Uint8Array(0);
+
 export class ApplyHandler<SM extends AnyStateMachine> {
   /** Applied to the state machine (may trail the core's applied while a batch is running). */
   appliedIndex = 0;
@@ -51,56 +53,59 @@ export class ApplyHandler<SM extends AnyStateMachine> {
     const ctx = this.ctx;
     if (ctx.stopped) return;
     const sm = ctx.sm as OnDiskStateMachine;
+    const start = ctx.metrics === undefined ? 0 : ctx.clock.now();
     // Entries covered by a snapshot installed in the meantime are skipped altogether.
     const ents = m.entries.filter((e) => e.index > this.appliedIndex);
     const held = this.smPosition;
-    const fresh = ents.filter((e) => e.index > held);
-    // Forwarded commands are unwrapped; one that another leader appended (or a malformed one)
-    // reaches the state machine as an entry without a command, so that its position advances.
-    const unwrapped = fresh.map((e) => this.unwrap(e));
+    // What the state machine gets: forwarded commands unwrapped, and commands that apply nowhere
+    // (malformed, or forwarded to a leader of another term) as empty entries, which it skips
+    // but records its position over.
+    const tags: Array<ForwardTag | undefined> = [];
+    const skipped = new Set<number>();
+    const fresh: Entry[] = [];
+    for (const e of ents) {
+      if (e.index <= held) continue;
+      const c = e.type === EntryType.EntryNormal && e.data[0] === ENVELOPE_MARK ? decodeCommand(e.data) : undefined;
+      if (c !== undefined && (c.kind === 'malformed' || (c.kind === 'forwarded' && c.tag.term !== e.term))) {
+        if (c.kind === 'malformed') ctx.logger.warn(`raft node ${ctx.id}: skipped the entry at index ${e.index}: ${c.reason}`);
+        skipped.add(e.index);
+        fresh.push({ ...e, data: EMPTY });
+        tags.push(undefined);
+        continue;
+      }
+      fresh.push(c === undefined ? e : withCommand(e, c.command));
+      tags.push(c?.tag);
+    }
     const settle = (results: readonly unknown[]): void => {
       invariant(results.length === fresh.length, () => `applyBatch returned ${results.length} results for ${fresh.length} entries`);
       if (fresh.length > 0) this.smPosition = fresh[fresh.length - 1]!.index;
       let k = 0;
       for (const e of ents) {
         if (ctx.stopped) return;
-        const u = e.index > held ? unwrapped[k] : undefined;
-        const result = e.index > held ? results[k++] : undefined;
+        const fromSm = e.index > held;
+        const result = fromSm ? results[k] : undefined;
+        const tag = fromSm ? tags[k] : undefined;
+        if (fromSm) k++;
         if (e.type !== EntryType.EntryNormal) {
           this.applyConfChangeEntry(e);
           continue;
         }
         this.appliedIndex = e.index;
         this.ctx.snapshots.bytesSinceSnapshot += e.data.length;
-        if (e.index <= held && e.data.length > 0) {
-          // Applied by the state machine before (by a snapshot's sender): its result is not known here.
-          ctx.proposals.settleUnknown(e, 'snapshot');
-        } else if (u?.skipped === true) {
-          ctx.proposals.settle(e, undefined);
-        } else {
-          ctx.proposals.settle(e, result, u?.tag);
-        }
+        // An entry the state machine held already came with an installed snapshot, whose
+        // proposals were given up on then (or with a restart, which has none).
+        if (fromSm) ctx.proposals.settle(e, skipped.has(e.index) ? undefined : result, tag);
       }
+      if (ctx.metrics !== undefined) ctx.metrics.entriesApplied(ents.length, ctx.secondsSince(start));
       this.finishApply(m);
     };
     if (fresh.length === 0) {
       settle([]);
       return;
     }
-    const results = sm.applyBatch(unwrapped.map((u) => u.entry));
+    const results = sm.applyBatch(fresh);
     if (results instanceof Promise) return results.then(settle);
     settle(results);
-  }
-
-  /** An entry as the state machine sees it: a forwarded command unwrapped, or skipped. */
-  private unwrap(e: Entry): { entry: Entry; tag: ForwardTag | undefined; skipped: boolean } {
-    if (e.type !== EntryType.EntryNormal || e.data[0] !== ENVELOPE_MARK) return { entry: e, tag: undefined, skipped: false };
-    const c = decodeCommand(e.data);
-    if (c.kind === 'malformed' || (c.kind === 'forwarded' && c.tag.term !== e.term)) {
-      if (c.kind === 'malformed') this.ctx.logger.warn(`raft node ${this.ctx.id}: skipped the entry at index ${e.index}: ${c.reason}`);
-      return { entry: withCommand(e, new Uint8Array(0)), tag: undefined, skipped: true };
-    }
-    return { entry: withCommand(e, c.command), tag: c.kind === 'forwarded' ? c.tag : undefined, skipped: false };
   }
 
   /** Applies a MsgStorageApply's entries in order, then steps its responses. */

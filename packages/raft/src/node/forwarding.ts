@@ -57,6 +57,8 @@ export class ForwardingHandler<SM extends AnyStateMachine> {
   /** On the leader: the tags appended in `seenTerm`, by member incarnation. */
   private readonly seen = new Map<string, SeenTags>();
   private seenTerm = 0;
+  /** Tags admitted by the last admit(), remembered once the core accepted the message. */
+  private pendingAdmit: ForwardTag[] | undefined;
 
   constructor(private readonly ctx: NodeContext<SM>) {}
 
@@ -119,9 +121,6 @@ export class ForwardingHandler<SM extends AnyStateMachine> {
     if (tags !== undefined) this.pendingAdmit = tags;
     return out;
   }
-
-  /** Tags admitted by the last admit(), recorded once the core accepted the message. */
-  private pendingAdmit: ForwardTag[] | undefined;
 
   /** The core appended the last admitted message: remember its tags. */
   admitted(): void {

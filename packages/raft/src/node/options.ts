@@ -11,8 +11,8 @@ import type { Transport } from '../transport.js';
 import { LocalAppendThread, LocalApplyThread } from '../local-threads.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
-import type { AnyStateMachine } from './state-machine.js';
 import type { RaftMetrics } from './metrics.js';
+import type { AnyStateMachine } from './state-machine.js';
 
 /** A cluster member: its id and the address its transport reaches it at. */
 export interface Member {

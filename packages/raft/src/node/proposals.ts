@@ -214,26 +214,6 @@ export class ProposalHandler<SM extends AnyStateMachine> {
   }
 
   /**
-   * The entry at `e.index` was applied without a result for this node (an on-disk state machine
-   * held it already, from a snapshot): a proposal of that term took effect, but what it returned
-   * is unknown; another term's entry means the proposal was dropped.
-   */
-  settleUnknown(e: Entry, reason: 'snapshot'): void {
-    const list = this.tracked.get(e.index);
-    if (list === undefined) return;
-    this.tracked.delete(e.index);
-    for (const p of list) {
-      if (p.term !== e.term) {
-        p.waiter.reject(
-          new ProposalDroppedError(`raft proposal dropped: index ${e.index} was taken by an entry of term ${e.term} (proposed in term ${p.term})`),
-        );
-      } else {
-        p.waiter.reject(new ProposalOutcomeUnknownError(p.index, p.term, reason));
-      }
-    }
-  }
-
-  /**
    * A snapshot covered the indexes up to `index` (term `term`): which entries won them is not
    * known here.
    */

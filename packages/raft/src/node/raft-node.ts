@@ -354,8 +354,8 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
   }
 
   /**
-   * Takes a snapshot now, whatever the snapshot policy (even with `snapshot: false`), and
-   * compacts the log behind it (keeping the policy's `keepEntries`). Resolves with its position
+   * Takes a snapshot now, whatever the snapshot policy (even with `snapshot: false`; the log is
+   * compacted behind it, keeping `keepEntries`, only under a policy). Resolves with its position
    * once it is in the store, or at once with the latest snapshot's if nothing was applied since.
    * With an OnDiskStateMachine this only records the position in the store: its state is durable
    * already.

@@ -189,6 +189,9 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
         ctx.applying.smPosition = installed.index;
         if (bytes !== undefined) receivedBytesForEvent = bytes;
         done();
+        // The installed state holds the entries up to its own position, which may be past the
+        // snapshot's index: proposals there are as unknown as those below it.
+        ctx.proposals.forgetUpTo(installed.index, installed.term);
       });
     }
     const r = (ctx.sm as StateMachine).restore(data);
