@@ -8,6 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { KvMember } from '@pontoon/kv';
 import { EtcdError } from '../etcd-errors.js';
 import { REQUIRE_LEADER_METADATA } from '../etcd-errors.js';
+import type { Alarms } from './alarms.js';
 import type { EtcdIds } from './etcd-ids.js';
 import { toGrpcStatus } from './grpc-status.js';
 import type { HeaderIds } from './wire.js';
@@ -16,18 +17,22 @@ export interface ServerContext {
   readonly member: KvMember;
   readonly ids: EtcdIds;
   readonly header: HeaderIds;
+  /** etcd's alarms (NOSPACE), replicated. */
+  readonly alarms: Alarms;
   /** etcd's --max-request-bytes: a write whose encoded request is larger is refused. */
   readonly maxRequestBytes: number;
   /** Settles when the server closes: streams end then. */
   readonly closed: AbortSignal;
 }
 
-/** etcd's learner check (v3rpc/interceptor.go): a learner serves only these, plus serializable reads. */
-const LEARNER_METHODS = new Set(['Status', 'MemberList', 'MemberPromote', 'Alarm', 'Snapshot', 'HashKV', 'Hash', 'Defragment', 'MoveLeader']);
-
+/**
+ * etcd's interceptor checks (v3rpc/interceptor.go): a learner serves Status and serializable
+ * Range only (isRPCSupportedForLearner), and no stream at all; `hasleader` metadata asks for
+ * NoLeader rather than a wait when no leader is known.
+ */
 function checkInterceptors(ctx: ServerContext, method: string, metadata: grpc.Metadata, serializable: boolean): void {
   const m = ctx.member.raft.membership();
-  if (m.learners.includes(ctx.member.id) && !LEARNER_METHODS.has(method) && !serializable) {
+  if (m.learners.includes(ctx.member.id) && method !== 'Status' && !(method === 'Range' && serializable)) {
     throw new EtcdError('NotSupportedForLearner');
   }
   const want = metadata.get(REQUIRE_LEADER_METADATA.key);
