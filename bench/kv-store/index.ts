@@ -258,9 +258,9 @@ function report(r: KvStoreResults): SuiteReport {
   if (r.hotKey !== undefined) {
     parts.push(
       formatTable(r.hotKey, [
-        { header: 'one key written again and again', align: 'left', cell: (p) => `at version ${p.version.toLocaleString('en-US')}` },
+        { header: 'one key written again and again', align: 'left', cell: (p) => `at version ${p.version.toLocaleString('en-US')}${p.compacted ? ', compacted' : ''}` },
         { header: 'puts/s', cell: (p) => formatCount(p.putsPerSec) },
-      ]) + '\n(apply layer alone, 64 puts per transaction; no compaction)',
+      ]) + '\n(apply layer alone, 64 puts per transaction; no compaction but the last)',
     );
   }
   const { applies, stored, watch, hotKey } = r;

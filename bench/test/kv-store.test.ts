@@ -48,7 +48,11 @@ describe('kv-store suite at its quick sizes', () => {
       expect(f.fromCall.totalCount).toBe(20 * 5);
     }
 
-    expect(r.hotKey!.map((p) => p.version)).toEqual([0, 1_000]);
+    expect(r.hotKey!.map((p) => [p.version, p.compacted])).toEqual([
+      [0, false],
+      [1_000, false],
+      [1_512, true],
+    ]);
 
     const text = kvStoreReport(r).text;
     for (const heading of ['applies', 'member with 1,000 keys', 'range, 1,000 keys stored', 'watch fan-out, 20 watchers', 'one key written']) {
@@ -63,6 +67,6 @@ describe('kv-store suite at its quick sizes', () => {
     expect(r.applies).toBeUndefined();
     expect(r.stored).toBeUndefined();
     expect(r.watch).toBeUndefined();
-    expect(r.hotKey).toHaveLength(1);
+    expect(r.hotKey).toHaveLength(2);
   });
 });
