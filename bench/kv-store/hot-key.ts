@@ -3,7 +3,8 @@
  * them in an in-memory tree), and a put reads, decodes, extends, encodes and rewrites that row,
  * so until a compaction the cost of a put grows with the key's version. Measured through the
  * apply layer (batches of `batch` puts to the one key, one SQLite transaction each), as puts/s
- * in windows of `batch * windowBatches` puts, reported at the versions given.
+ * in windows of `windowPuts` puts, reported at the versions given, and once more after a
+ * compaction to the current revision (which leaves one revision in the row).
  */
 import { KvStateMachine, encodeCommand } from '@pontoon/kv';
 import { EntryType, type Entry } from '@pontoon/raft';
@@ -11,6 +12,8 @@ import { EntryType, type Entry } from '@pontoon/raft';
 export interface HotKeyPoint {
   /** The key's version when the window started. */
   version: number;
+  /** Measured after compacting the history to the current revision. */
+  compacted: boolean;
   putsPerSec: number;
 }
 
@@ -35,13 +38,19 @@ export function measureHotKey(file: string, versions: readonly number[], valueBy
       data = put('bench/hot');
       version = 0;
       const out: HotKeyPoint[] = [];
-      for (const target of [...versions].sort((a, b) => a - b)) {
-        if (target > version) applyPuts(target - version);
+      const window = (compacted: boolean): void => {
         const at = version;
         const started = performance.now();
         applyPuts(windowPuts);
-        out.push({ version: at, putsPerSec: windowPuts / ((performance.now() - started) / 1000) });
+        out.push({ version: at, compacted, putsPerSec: windowPuts / ((performance.now() - started) / 1000) });
+      };
+      for (const target of [...versions].sort((a, b) => a - b)) {
+        if (target > version) applyPuts(target - version);
+        window(false);
       }
+      const compact = encodeCommand({ op: 'compact', request: { revision: sm.store.revision } });
+      sm.applyBatch([{ index: ++index, term: 1, type: EntryType.EntryNormal, data: compact }]);
+      window(true);
       return out;
     } finally {
       sm.close();

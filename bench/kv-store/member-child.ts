@@ -25,10 +25,10 @@ export interface MemberChildReport {
   rssAfterOpenBytes: number;
   rssAfterReadsBytes: number;
   heapUsedAfterReadsBytes: number;
-  /** Compressed base64 HDR histograms (ns); empty when the store has no keys. */
+  /** Compressed base64 HDR histograms (ns). */
   serializable: string;
   linearizable: string;
-  /** Every get found its key with the value's length. */
+  /** Every get found its key (none, with no keys stored). */
   allFound: boolean;
 }
 
@@ -69,21 +69,21 @@ async function main(): Promise<void> {
   let allFound = true;
   // A fixed sequence of keys (a multiplicative hash of the sample number): the same each run.
   const keyAt = (i: number): Uint8Array => filledKey(Number((BigInt(i) * 2654435761n) % BigInt(Math.max(1, keys))));
-  if (keys > 0) {
-    for (let i = 0; i < samples; i++) {
-      const key = keyAt(i);
-      const t = performance.now();
-      const r = await member.get(key, { serializable: true });
-      serializable.push(performance.now() - t);
-      if (r.kvs.length !== 1) allFound = false;
-    }
-    for (let i = 0; i < samples; i++) {
-      const key = keyAt(samples + i);
-      const t = performance.now();
-      const r = await member.get(key);
-      linearizable.push(performance.now() - t);
-      if (r.kvs.length !== 1) allFound = false;
-    }
+  // With no keys stored the same gets run (and find nothing): the memory baseline does the same work.
+  const found = (n: number): boolean => n === (keys > 0 ? 1 : 0);
+  for (let i = 0; i < samples; i++) {
+    const key = keyAt(i);
+    const t = performance.now();
+    const r = await member.get(key, { serializable: true });
+    serializable.push(performance.now() - t);
+    if (!found(r.kvs.length)) allFound = false;
+  }
+  for (let i = 0; i < samples; i++) {
+    const key = keyAt(samples + i);
+    const t = performance.now();
+    const r = await member.get(key);
+    linearizable.push(performance.now() - t);
+    if (!found(r.kvs.length)) allFound = false;
   }
   gc();
   const mem = process.memoryUsage();
@@ -94,8 +94,8 @@ async function main(): Promise<void> {
     rssAfterOpenBytes,
     rssAfterReadsBytes: mem.rss,
     heapUsedAfterReadsBytes: mem.heapUsed,
-    serializable: keys > 0 ? encodeIntoCompressedBase64(serializable.toHistogram()) : '',
-    linearizable: keys > 0 ? encodeIntoCompressedBase64(linearizable.toHistogram()) : '',
+    serializable: encodeIntoCompressedBase64(serializable.toHistogram()),
+    linearizable: encodeIntoCompressedBase64(linearizable.toHistogram()),
     allFound,
   };
   await member.close();

@@ -3,7 +3,7 @@
  * store and SQLite Raft log, both `synchronous=FULL`, the defaults) and its own TcpTransport on
  * 127.0.0.1, as the package README's example runs them.
  */
-import { LocalPeerNetwork, type KvMember, openKvMember } from '@pontoon/kv';
+import { LocalPeerNetwork, type KvMember, type KvRaftOptions, openKvMember } from '@pontoon/kv';
 import { TcpTransport } from '@pontoon/transport-tcp';
 import path from 'node:path';
 
@@ -17,8 +17,11 @@ export interface MemberGroup {
   close(): Promise<void>;
 }
 
-/** Opens `size` members in `dir` (m1, m2, ...): a new cluster, or the same one again. */
-export async function openMembers(dir: string, size: number, clusterId = 'kv-store-bench'): Promise<MemberGroup> {
+/**
+ * Opens `size` members in `dir` (m1, m2, ...): a new cluster, or the same one again. `raft`
+ * overrides BENCH_KV_RAFT.
+ */
+export async function openMembers(dir: string, size: number, clusterId = 'kv-store-bench', raft: KvRaftOptions = {}): Promise<MemberGroup> {
   const transports = Array.from({ length: size }, (_, i) => new TcpTransport({ id: i + 1, clusterId }));
   await Promise.all(transports.map((t) => t.listen()));
   const initialMembers = transports.map((t, i) => ({ id: i + 1, address: t.address! }));
@@ -31,7 +34,7 @@ export async function openMembers(dir: string, size: number, clusterId = 'kv-sto
         transport: transports[id - 1]!,
         peers: peers.link(id),
         initialMembers,
-        raft: BENCH_KV_RAFT,
+        raft: { ...BENCH_KV_RAFT, ...raft },
         requestTimeoutMs: 60_000,
       }),
     ),
