@@ -7,6 +7,7 @@ import { forceNewCluster, type Member, type Transport } from '@pontoon/raft';
 import { KvMember, KvStateMachine, openKvMember } from '@pontoon/kv';
 import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { TcpTransport } from '@pontoon/transport-tcp';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyBootstrap } from '../cli/bootstrap-check.js';
 import type { EtcdServerConfig } from '../cli/server-config.js';
@@ -53,6 +54,11 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
   if (stored !== undefined) {
     checkDataDirIdentity(stored, { dataDir: config.dataDir, name: config.name, initialClusterToken: config.initialClusterToken });
     identity = stored;
+    // A data directory made by `snapshot restore` has the store but no Raft log yet: the member
+    // bootstraps the restored cluster's membership, as a new member would.
+    if (!existsSync(join(memberDir(config.dataDir), 'raft'))) {
+      initialMembers = stored.initialMembers.map((m) => ({ id: raftIdOf(m.id), address: peerAddress(m.peerURLs) }));
+    }
     log.info('etcdserver', 'restarting local member', {
       'local-member-id': formatMemberId(stored.memberId),
       'cluster-id': formatMemberId(stored.clusterId),
