@@ -19,6 +19,8 @@ import { clusterMemSuite } from './cluster-mem/index.js';
 import { clusterSuite } from './cluster/index.js';
 import { peersSuite } from './peers/index.js';
 import { simSuite } from './sim/index.js';
+import { stateMachineSuite } from './state-machine/index.js';
+import { snapshotTransferSuite } from './snapshot-transfer/index.js';
 import { renderHtmlReport } from './lib/html-report.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { writeHtml, writeResults } from './lib/results.js';
@@ -32,8 +34,10 @@ const SUITES: readonly Suite[] = [
   floorSuite,
   clusterMemSuite,
   clusterSuite,
+  stateMachineSuite,
   simSuite,
   peersSuite,
+  snapshotTransferSuite,
 ];
 
 const DEFAULTS: SuiteOptions = { runs: 5, durationMs: 1000, warmupRuns: 1, filter: undefined };

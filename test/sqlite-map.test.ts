@@ -130,6 +130,10 @@ it('moves the state to a new member as a streamed snapshot, which then restarts 
   for (let i = 0; i < 3000; i += 250) {
     await Promise.all(Array.from({ length: 250 }, (_, k) => leader.propose(encodeCommand({ key: `k${i + k}`, value: 'x'.repeat(200) }))));
   }
+  // A proposal on a follower is forwarded, and settles there with applyBatch()'s result.
+  const follower = nodes.find((n) => !n.isLeader)!;
+  expect(await follower.propose(encodeCommand({ key: 'k7', value: 'changed' }))).toBe('x'.repeat(200));
+  await until('the leader to apply the forwarded write', () => maps.get(leader.id)!.get('k7') === 'changed');
   const taken = await leader.snapshot();
   expect(stores.get(leader.id)!.firstIndex()).toBeGreaterThan(2000); // the early log is gone
 
@@ -147,6 +151,7 @@ it('moves the state to a new member as a streamed snapshot, which then restarts 
   expect(applied.get(4)!.filter((i) => i <= snap.index)).toEqual([]);
   expect(maps.get(4)!.size()).toBe(3001);
   expect(maps.get(4)!.get('k2999')).toBe('x'.repeat(200));
+  expect(maps.get(4)!.get('k7')).toBe('changed');
 
   // Restart n4 over its files (and its log store): it goes on from its map's position.
   await running.get(4)!.stop();

@@ -70,6 +70,11 @@ export interface ClusterOptions {
   snapshotEvery?: number;
   /** Prefix of the temporary folder. */
   prefix?: string;
+  /**
+   * The node program to run, if not the counter's node.ts: one that takes the same arguments and
+   * speaks the same IPC protocol (examples/sqlite-map/node.ts does).
+   */
+  program?: string;
 }
 
 interface Pending {
@@ -240,8 +245,9 @@ export class Cluster {
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
     if (opts.join === true) args.push('--join');
     if (opts.forceNewCluster === true) args.push('--force-new-cluster');
-    const child = fork(nodeProgram, args, {
-      cwd: exampleDir, // where `--import tsx` resolves
+    const program = this.options.program ?? nodeProgram;
+    const child = fork(program, args, {
+      cwd: path.dirname(program), // where `--import tsx` resolves
       execArgv: ['--import', 'tsx', '--conditions=@pontoon/source'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

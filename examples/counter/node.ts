@@ -45,7 +45,6 @@ if (args.id === undefined || args.data === undefined || args.peers === undefined
 const id = Number(args.id);
 const members = args.peers.split(',').map((p) => ({ id: Number(p.split('=')[0]), address: p.split('=')[1] ?? '' }));
 const [host, port] = (members.find((m) => m.id === id)?.address ?? '').split(':');
-
 const counter = new Counter();
 const logStore = await SqliteLogStore.open(args.data);
 if (args['force-new-cluster']) await forceNewCluster(logStore, { id, address: `${host}:${port}` });

@@ -63,11 +63,14 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
   private live: string;
   private readonly options: SqliteMapOptions;
 
+  private statements: ReturnType<typeof prepareStatements>;
+
   private constructor(dir: string, live: string, options: SqliteMapOptions) {
     this.dir = dir;
     this.live = live;
     this.options = options;
     this.db = openDatabase(path.join(dir, live), options);
+    this.statements = prepareStatements(this.db);
   }
 
   /** Opens (or creates) the map in `dir`, and removes what an interrupted receive left behind. */
@@ -99,6 +102,17 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
     return row?.value;
   }
 
+  /** The keys starting with `prefix` and their values, in key order. */
+  *entries(prefix = ''): IterableIterator<{ key: string; value: string }> {
+    const rows = this.db.prepare("SELECT key, value FROM map WHERE key >= ? AND key < ? || char(1114111) ORDER BY key");
+    yield* rows.iterate(prefix, prefix) as IterableIterator<{ key: string; value: string }>;
+  }
+
+  /** SQLite's own check of the live database file: 'ok', or what is wrong. */
+  integrityCheck(): string {
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+  }
+
   /** How many keys the map holds. */
   size(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM map').get() as { n: number }).n;
@@ -111,10 +125,7 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
 
   applyBatch(entries: readonly Readonly<Entry>[]): Array<string | null | undefined> {
     this.options.onApply?.(entries);
-    const get = this.db.prepare('SELECT value FROM map WHERE key = ?').pluck();
-    const put = this.db.prepare('INSERT INTO map (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    const del = this.db.prepare('DELETE FROM map WHERE key = ?');
-    const setPosition = this.db.prepare('UPDATE raft_position SET idx = ?, term = ? WHERE id = 0');
+    const { get, put, del, setPosition } = this.statements;
     // One transaction: the effects and the position survive a crash together or not at all.
     return this.db.transaction(() => {
       const results: Array<string | null | undefined> = [];
@@ -187,6 +198,7 @@ export class SqliteMap implements OnDiskStateMachine<string | null | undefined> 
     writeAtomically(this.dir, CURRENT, staged);
     this.live = staged;
     this.db = openDatabase(path.join(this.dir, staged), this.options);
+    this.statements = prepareStatements(this.db);
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(this.dir, old + suffix), { force: true });
     return this.position();
   }
@@ -227,6 +239,16 @@ class FileSnapshotSource implements SnapshotSource {
   async close(): Promise<void> {
     fs.rmSync(this.file, { force: true });
   }
+}
+
+/** The statements applyBatch() runs, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    get: db.prepare('SELECT value FROM map WHERE key = ?').pluck(),
+    put: db.prepare('INSERT INTO map (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    del: db.prepare('DELETE FROM map WHERE key = ?'),
+    setPosition: db.prepare('UPDATE raft_position SET idx = ?, term = ? WHERE id = 0'),
+  };
 }
 
 function openDatabase(file: string, options: SqliteMapOptions): Database.Database {

@@ -26,7 +26,3 @@ export function utf8(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
-/** The same bytes as a plain Uint8Array (not a Buffer view shared with SQLite's row). */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  return Uint8Array.from(bytes);
-}

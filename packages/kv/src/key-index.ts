@@ -71,34 +71,6 @@ export class KeyIndex {
     return { modified: g.revs[n]!, created: g.created, version: g.ver - (g.revs.length - n - 1) };
   }
 
-  /**
-   * The key's revisions above `rev` (for watchers catching up), keeping only the last change of
-   * each main revision as etcd does.
-   */
-  since(rev: number): Revision[] {
-    const since = { main: rev, sub: 0 };
-    let gi = this.generations.length - 1;
-    for (; gi > 0; gi--) {
-      const g = this.generations[gi]!;
-      if (g.revs.length === 0) continue;
-      if (revisionGreaterThan(since, g.created)) break;
-    }
-    const revs: Revision[] = [];
-    let last = 0;
-    for (; gi < this.generations.length; gi++) {
-      for (const r of this.generations[gi]!.revs) {
-        if (revisionGreaterThan(since, r)) continue;
-        if (r.main === last) {
-          revs[revs.length - 1] = r;
-          continue;
-        }
-        revs.push(r);
-        last = r.main;
-      }
-    }
-    return revs;
-  }
-
   /** Compacts at `atRev`, adding the revisions that stay (those at or below atRev) to `available`. */
   compact(atRev: number, available: Set<string>): void {
     const [genIdx, revIndex] = this.doCompact(atRev, available);

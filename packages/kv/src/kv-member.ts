@@ -167,8 +167,6 @@ export class KvMember {
   private readonly electionTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly maxTxnOps: number;
-  private appliedIndex: number;
-  private readonly appliedWaiters = new Set<{ index: number; resolve: () => void }>();
   private closing: Promise<void> | undefined;
 
   /** Use openKvMember(). */
@@ -184,7 +182,6 @@ export class KvMember {
     this.maxTxnOps = options.store?.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     this.lessor = new Lessor({ clock: this.clock, onExpired: (ids) => this.revokeExpired(ids) });
     this.lessor.reset(kv.store.leases());
-    this.appliedIndex = kv.position().index;
     this.hub = new WatchHub(kv.store, options.watch);
     this.sm = new MemberStateMachine(kv, {
       leaseGranted: (id, ttl) => this.lessor.granted(id, ttl),
@@ -208,16 +205,7 @@ export class KvMember {
     this.raft.on('roleChanged', ({ role }) => {
       if (role !== 'leader') this.lessor.demote();
     });
-    this.raft.on('applied', ({ index }) => {
-      this.appliedIndex = index;
-      for (const w of this.appliedWaiters) {
-        if (w.index <= index) {
-          this.appliedWaiters.delete(w);
-          w.resolve();
-        }
-      }
-    });
-    this.peers.serve((request, signal) => this.serve(request, signal));
+    this.peers.serve((request) => this.serve(request));
   }
 
   /** Whether this member leads the cluster now. */
@@ -421,8 +409,6 @@ export class KvMember {
       try {
         await this.raft.stop();
       } finally {
-        for (const w of this.appliedWaiters) w.resolve();
-        this.appliedWaiters.clear();
         this.kv.close();
       }
     })();
@@ -459,7 +445,10 @@ export class KvMember {
     }
   }
 
-  /** Proposes a write on the leader (here, or through the peer link) and answers once applied here. */
+  /**
+   * Proposes a write on this member (RaftNode forwards it to the leader from a follower) and
+   * answers once it is applied here, so that this member's own reads see it.
+   */
   private async write(command: KvCommand, options: CallOptions): Promise<KvResponse> {
     this.checkOpen();
     const data = encodeCommand(command);
@@ -468,36 +457,18 @@ export class KvMember {
       for (;;) {
         if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
         call.signal.throwIfAborted();
-        const leader = this.raft.leaderId;
-        if (leader === this.id) {
-          try {
-            const result = await this.raft.propose(data, { signal: call.signal, timeoutMs: call.remainingMs() });
-            return this.withTerm(unwrap(result));
-          } catch (err) {
-            // Lost leadership before the command reached the log, or a leader change dropped it:
-            // it certainly did not apply, so it is safe to propose again.
-            if (err instanceof NotLeaderError || err instanceof ProposalDroppedError) continue;
-            throw err;
-          }
-        }
-        if (leader === undefined) {
-          await this.sleep(this.tickMs, call.signal);
-          continue;
-        }
-        let answer: PeerResponse<'propose'>;
         try {
-          answer = await this.peers.call(leader, { kind: 'propose', command: data }, call.signal);
+          const result = await this.raft.propose(data, { signal: call.signal, timeoutMs: call.remainingMs() });
+          return this.withTerm(unwrap(result));
         } catch (err) {
-          // Not delivered, or refused before proposing: the command is not in the log.
-          if (err instanceof PeerUnreachableError || err instanceof NotLeaderError || err instanceof ProposalDroppedError) {
+          // No leader to take it, or a leader change dropped it: it certainly did not apply, so
+          // it is safe to propose again (until the deadline, which then says "no leader").
+          if (err instanceof NotLeaderError || err instanceof ProposalDroppedError) {
             await this.sleep(this.tickMs, call.signal);
             continue;
           }
           throw err;
         }
-        // Answer once applied here too, so that this member's own reads see the write.
-        await this.waitApplied(answer.appliedIndex, call.signal).catch(() => undefined);
-        return this.withTerm(unwrap(answer.result));
       }
     } catch (err) {
       throw this.etcdError(err, call);
@@ -507,7 +478,7 @@ export class KvMember {
   }
 
   /** Runs a lease request on the leader's lessor (here when this member is the primary). */
-  private async atLeader<R extends PeerRequest & { kind: 'leaseRenew' | 'leaseTimeToLive' }>(
+  private async atLeader<R extends PeerRequest>(
     request: R,
     options: CallOptions,
   ): Promise<PeerResponse<R['kind']>> {
@@ -535,15 +506,12 @@ export class KvMember {
   }
 
   /** A peer's request, served here as the leader. */
-  private async serve(request: PeerRequest, signal: AbortSignal | undefined): Promise<PeerResponse> {
+  private async serve(request: PeerRequest): Promise<PeerResponse> {
     if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
-    if (request.kind !== 'propose') return this.serveLease(request);
-    if (!this.raft.isLeader) throw new NotLeaderError(this.raft.leaderId, undefined);
-    const result = await this.raft.propose(request.command, signal === undefined ? {} : { signal });
-    return { result, appliedIndex: this.appliedIndex };
+    return this.serveLease(request);
   }
 
-  private async serveLease(request: PeerRequest & { kind: 'leaseRenew' | 'leaseTimeToLive' }): Promise<PeerResponse> {
+  private async serveLease(request: PeerRequest): Promise<PeerResponse> {
     if (!this.raft.isLeader) throw new NotPrimaryError();
     if (request.kind === 'leaseRenew') return { ttl: await this.lessor.renew(request.id) };
     const remainingMs = this.lessor.remainingMs(request.id);
@@ -560,19 +528,6 @@ export class KvMember {
       // A failed revoke (leadership lost, timeout) is retried by the lessor, or decided by the next leader.
       this.raft.propose(encodeCommand({ op: 'leaseRevoke', request: { id } }), { timeoutMs: this.electionTimeoutMs * 3 }).catch(() => undefined);
     }
-  }
-
-  private waitApplied(index: number, signal: AbortSignal): Promise<void> {
-    if (this.appliedIndex >= index) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const w = { index, resolve: () => (signal.removeEventListener('abort', onAbort), resolve()) };
-      const onAbort = (): void => {
-        this.appliedWaiters.delete(w);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.appliedWaiters.add(w);
-    });
   }
 
   private sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -232,11 +232,6 @@ export class MvccStore {
     return () => this.restoredListeners.delete(listener);
   }
 
-  /** Opens the store on a database the caller opened (and closes). */
-  static onDatabase(db: Database.Database, file: string, options: MvccStoreOptions = {}): MvccStore {
-    return new MvccStore(db, file, options);
-  }
-
   /** The current revision (1 for an empty store). */
   get revision(): number {
     return this.state.revision;
@@ -257,7 +252,10 @@ export class MvccStore {
     return this.db;
   }
 
-  /** Observes committed writes. Returns a function that stops observing. */
+  /**
+   * Observes committed writes: called after each commit (after the whole batch for writes inside
+   * `transaction`), with the revision and its changes. Returns a function that stops observing.
+   */
   onChanges(listener: ChangesListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -272,16 +270,18 @@ export class MvccStore {
     const outer = !this.db.inTransaction;
     const saved = { ...this.state };
     const pendingMark = this.pending.length;
+    let out: T;
     try {
-      const out = this.db.transaction(fn)();
-      if (outer) this.flushChanges();
-      return out;
+      out = this.db.transaction(fn)();
     } catch (err) {
       // The transaction (or savepoint) rolled back: so do the revision and the unsent changes.
       this.state = saved;
       this.pending.length = pendingMark;
       throw this.corruption(err);
     }
+    // Committed: what listeners do cannot undo it.
+    if (outer) this.flushChanges();
+    return out;
   }
 
   /** Records the Raft position of the entry being applied, in the current transaction. */
@@ -452,10 +452,24 @@ export class MvccStore {
     });
   }
 
+  /**
+   * Tells the listeners, in revision order, after the commit. Every listener hears every revision
+   * even if another one throws; the first error then reaches the caller, whose write is committed.
+   */
   private flushChanges(): void {
     const pending = this.pending;
     this.pending = [];
-    for (const p of pending) for (const listener of this.listeners) listener(p.revision, p.changes);
+    let failure: { error: unknown } | undefined;
+    for (const p of pending) {
+      for (const listener of this.listeners) {
+        try {
+          listener(p.revision, p.changes);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    }
+    if (failure !== undefined) throw failure.error;
   }
 
   /** SQLite's corruption codes become KvCorruptionError naming the file; other errors pass. */

@@ -1,25 +1,21 @@
 /**
- * How a member asks the leader for what only the leader can do: append a write proposed on a
- * follower (until RaftNode forwards proposals itself), renew a lease (a keepalive changes no
- * replicated state: the leader's lessor keeps expiry in memory) and tell a lease's remaining
- * time. etcd's followers do the same over their peer URLs (`/leases` and `/leases/internal`).
+ * How a member asks the leader for what only the leader can do and the Raft log does not carry:
+ * renew a lease (a keepalive changes no replicated state: the leader's lessor keeps expiry in
+ * memory) and tell a lease's remaining time. etcd's followers do the same over their peer URLs
+ * (`/leases` and `/leases/internal`). Writes do not use it: RaftNode forwards proposals.
  *
  * The link is an interface so that a server can carry it over its own peer protocol; this file
  * has the in-process one (members of one process, as in tests and the README's example).
  */
 import { PontoonError } from '@pontoon/raft';
-import type { KvApplyResult } from './kv-state-machine.js';
 
 /** What a member asks the leader. */
 export type PeerRequest =
-  | { kind: 'propose'; command: Uint8Array }
   | { kind: 'leaseRenew'; id: bigint }
   | { kind: 'leaseTimeToLive'; id: bigint; keys: boolean };
 
 /** The leader's answers, by request kind. */
 export interface PeerResponses {
-  /** The proposal's result, and the leader's applied index once it was applied there. */
-  propose: { result: KvApplyResult; appliedIndex: number };
   /** The granted TTL, in seconds. */
   leaseRenew: { ttl: number };
   /** `ttl` -1 when the lease is not granted (etcd's answer for an expired or unknown lease). */

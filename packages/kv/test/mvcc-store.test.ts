@@ -83,6 +83,23 @@ describe('revisions', () => {
   });
 });
 
+describe('change listeners', () => {
+  it('hear each committed revision in order, after the commit, even when one of them throws', () => {
+    open();
+    const heard: string[] = [];
+    store.onChanges(() => {
+      throw new Error('listener failed');
+    });
+    store.onChanges((rev, changes) => heard.push(`${rev}:${changes.map((c) => `${c.tombstone ? 'del' : 'put'} ${s(c.kv.key)}`).join(',')}`));
+    expect(() => store.put({ key: b('a'), value: b('1') })).toThrow('listener failed');
+    expect(store.range({ key: b('a') }).kvs).toHaveLength(1);
+    expect(() => store.txn({ compare: [], success: [{ put: { key: b('b'), value: b('2') } }, { deleteRange: { key: b('a') } }], failure: [] })).toThrow(
+      'listener failed',
+    );
+    expect(heard).toEqual(['2:put a', '3:put b,del a']);
+  });
+});
+
 describe('range', () => {
   function fill(): void {
     open();

@@ -38,6 +38,7 @@ export { RaftNode } from './node/raft-node.js';
 export type { CallOptions, MembershipChange, PeerProgress, RaftNodeStatus } from './node/raft-node.js';
 export type { MembershipStatus, NodeFailure } from './node/raft-node.js';
 export type { RaftNodeOptions, Member, SnapshotPolicy } from './node/options.js';
+export type { RaftMetrics, ProposalOutcome } from './node/metrics.js';
 export type {
   StateMachine,
   OnDiskStateMachine,

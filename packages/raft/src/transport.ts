@@ -32,6 +32,13 @@ export interface Transport {
   /** Closes every connection and timer. Idempotent. */
   close(): Promise<void>;
   /**
+   * Starts accepting the peers' connections, for a transport that must be told to. RaftNode
+   * calls it when it starts (a node whose transport never listens is deaf: every member stays
+   * a pre-candidate forever), so it must be idempotent and safe to call while a call by the
+   * application is still pending. A rejection stops the node.
+   */
+  listen?(): Promise<unknown>;
+  /**
    * Streaming snapshots, needed by an OnDiskStateMachine (optional otherwise). Sends the MsgSnap
    * `message` (its `snapshot.data` is small: RaftNode's header) followed by `source`'s chunks,
    * pulled only as the peer takes them (backpressure: at most a bounded window of chunks in
@@ -46,11 +53,4 @@ export interface Transport {
    * calls abort() and delivers nothing.
    */
   onSnapshotStream?(handler: SnapshotStreamHandler): void;
-  /**
-   * Starts accepting the peers' connections, for a transport that must be told to. RaftNode
-   * calls it when it starts (a node whose transport never listens is deaf: every member stays
-   * a pre-candidate forever), so it must be idempotent and safe to call while a call by the
-   * application is still pending. A rejection stops the node.
-   */
-  listen?(): Promise<unknown>;
 }

@@ -16,10 +16,14 @@
 import { ConfChangeError, invariant } from '../errors.js';
 import { EntryType } from '../types.js';
 import type { Entry, Message } from '../types.js';
+import { ENVELOPE_MARK, decodeCommand, withCommand } from './command-envelope.js';
+import type { ForwardTag } from './command-envelope.js';
 import type { NodeContext } from './node-context.js';
 import { SerialQueue } from './serial-queue.js';
 import { isOnDiskStateMachine } from './state-machine.js';
 import type { AnyStateMachine, OnDiskStateMachine, StateMachine } from './state-machine.js';
+
+const EMPTY = new Uint8Array(0);
 
 export class ApplyHandler<SM extends AnyStateMachine> {
   /** Applied to the state machine (may trail the core's applied while a batch is running). */
@@ -49,30 +53,50 @@ export class ApplyHandler<SM extends AnyStateMachine> {
     const ctx = this.ctx;
     if (ctx.stopped) return;
     const sm = ctx.sm as OnDiskStateMachine;
+    const start = ctx.metrics === undefined ? 0 : ctx.clock.now();
     // Entries covered by a snapshot installed in the meantime are skipped altogether.
     const ents = m.entries.filter((e) => e.index > this.appliedIndex);
     const held = this.smPosition;
-    const fresh = ents.filter((e) => e.index > held);
+    // What the state machine gets: forwarded commands unwrapped, and commands that apply nowhere
+    // (malformed, or forwarded to a leader of another term) as empty entries, which it skips
+    // but records its position over.
+    const tags: Array<ForwardTag | undefined> = [];
+    const skipped = new Set<number>();
+    const fresh: Entry[] = [];
+    for (const e of ents) {
+      if (e.index <= held) continue;
+      const c = e.type === EntryType.EntryNormal && e.data[0] === ENVELOPE_MARK ? decodeCommand(e.data) : undefined;
+      if (c !== undefined && (c.kind === 'malformed' || (c.kind === 'forwarded' && c.tag.term !== e.term))) {
+        if (c.kind === 'malformed') ctx.logger.warn(`raft node ${ctx.id}: skipped the entry at index ${e.index}: ${c.reason}`);
+        skipped.add(e.index);
+        fresh.push({ ...e, data: EMPTY });
+        tags.push(undefined);
+        continue;
+      }
+      fresh.push(c === undefined ? e : withCommand(e, c.command));
+      tags.push(c?.tag);
+    }
     const settle = (results: readonly unknown[]): void => {
       invariant(results.length === fresh.length, () => `applyBatch returned ${results.length} results for ${fresh.length} entries`);
       if (fresh.length > 0) this.smPosition = fresh[fresh.length - 1]!.index;
       let k = 0;
       for (const e of ents) {
         if (ctx.stopped) return;
-        const result = e.index > held ? results[k++] : undefined;
+        const fromSm = e.index > held;
+        const result = fromSm ? results[k] : undefined;
+        const tag = fromSm ? tags[k] : undefined;
+        if (fromSm) k++;
         if (e.type !== EntryType.EntryNormal) {
           this.applyConfChangeEntry(e);
           continue;
         }
         this.appliedIndex = e.index;
         this.ctx.snapshots.bytesSinceSnapshot += e.data.length;
-        if (e.index <= held && e.data.length > 0) {
-          // Applied by the state machine before (by a snapshot's sender): its result is not known here.
-          ctx.proposals.settleUnknown(e, 'snapshot');
-        } else {
-          ctx.proposals.settle(e, result);
-        }
+        // An entry the state machine held already came with an installed snapshot, whose
+        // proposals were given up on then (or with a restart, which has none).
+        if (fromSm) ctx.proposals.settle(e, skipped.has(e.index) ? undefined : result, tag);
       }
+      if (ctx.metrics !== undefined) ctx.metrics.entriesApplied(ents.length, ctx.secondsSince(start));
       this.finishApply(m);
     };
     if (fresh.length === 0) {
@@ -90,6 +114,7 @@ export class ApplyHandler<SM extends AnyStateMachine> {
     if (ctx.stopped) return;
     const sm = ctx.sm as StateMachine;
     const ents = m.entries;
+    const start = ctx.metrics === undefined ? 0 : ctx.clock.now();
     let i = 0;
     const run = (): void | Promise<void> => {
       for (; i < ents.length; i++) {
@@ -107,31 +132,42 @@ export class ApplyHandler<SM extends AnyStateMachine> {
           this.appliedIndex = e.index;
           continue;
         }
-        const result = sm.apply(e);
+        // A forwarded command is unwrapped; one another leader appended is skipped everywhere.
+        const c = e.data[0] === ENVELOPE_MARK ? decodeCommand(e.data) : undefined;
+        if (c !== undefined && (c.kind === 'malformed' || (c.kind === 'forwarded' && c.tag.term !== e.term))) {
+          if (c.kind === 'malformed') ctx.logger.warn(`raft node ${ctx.id}: skipped the entry at index ${e.index}: ${c.reason}`);
+          ctx.proposals.settle(e, undefined);
+          this.appliedIndex = e.index;
+          continue;
+        }
+        const tag = c?.tag;
+        const result = sm.apply(c === undefined ? e : withCommand(e, c.command));
         if (result instanceof Promise) {
           return result.then((value) => {
-            this.afterApply(e, value);
+            this.afterApply(e, value, tag);
             i++;
             return run();
           });
         }
-        this.afterApply(e, result);
+        this.afterApply(e, result, tag);
       }
+      if (ctx.metrics !== undefined) ctx.metrics.entriesApplied(ents.length, ctx.secondsSince(start));
       this.finishApply(m);
     };
     return run();
   }
 
-  private afterApply(e: Entry, result: unknown): void {
+  private afterApply(e: Entry, result: unknown, tag: ForwardTag | undefined): void {
     this.appliedIndex = e.index;
     this.ctx.snapshots.bytesSinceSnapshot += e.data.length;
-    this.ctx.proposals.settle(e, result);
+    this.ctx.proposals.settle(e, result, tag);
   }
 
   private finishApply(m: Message): void {
     const ctx = this.ctx;
     ctx.loop.deliver(m.responses);
     ctx.notify('applied', { index: this.appliedIndex });
+    ctx.metrics?.indexes(ctx.rawNode.log.committed, this.appliedIndex);
     ctx.reads.serve();
     ctx.snapshots.maybeSnapshot();
     ctx.scheduleReady();

@@ -30,8 +30,9 @@ export class NotLeaderError extends PontoonError {
 export type OutcomeUnknownReason = 'timeout' | 'aborted' | 'stopped' | 'snapshot';
 
 /**
- * The proposal entered the log at (`index`, `term`) but whether it commits was not decided when
- * the caller stopped waiting. It may have been applied, or may still be: do not treat it as
+ * The proposal entered the log at (`index`, `term`) (or, `index` 0, was forwarded to the leader
+ * of `term`, which may have appended it) but whether it commits was not decided when the caller
+ * stopped waiting. It may have been applied, or may still be: do not treat it as
  * failed. Retry only if the command is idempotent (or deduplicated by the state machine).
  * `cause` holds the TimeoutError or the AbortSignal's reason when there is one.
  */
@@ -42,7 +43,7 @@ export class ProposalOutcomeUnknownError extends PontoonError {
   constructor(index: number, term: number, reason: OutcomeUnknownReason, cause?: unknown) {
     super(
       'ERR_PROPOSAL_OUTCOME_UNKNOWN',
-      `the outcome of the proposal at index ${index} (term ${term}) is unknown (${reason}): it may still be applied`,
+      `the outcome of the proposal ${index === 0 ? `forwarded to the leader in term ${term}` : `at index ${index} (term ${term})`} is unknown (${reason}): it may still be applied`,
       cause === undefined ? undefined : { cause },
     );
     this.index = index;

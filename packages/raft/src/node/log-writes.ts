@@ -66,6 +66,11 @@ export class LogWriteHandler<SM extends AnyStateMachine> {
       } catch (err) {
         durable = Promise.reject(err);
       }
+      const metrics = this.ctx.metrics;
+      if (metrics !== undefined && write.sync) {
+        const start = this.ctx.clock.now();
+        durable.then(() => metrics.logSynced(this.ctx.secondsSince(start)), () => {});
+      }
       // Handled in order by the queue below; this keeps an early failure from being reported
       // as unhandled while earlier writes are still pending.
       durable.catch(() => {});

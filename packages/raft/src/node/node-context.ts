@@ -11,8 +11,10 @@ import type { Transport } from '../transport.js';
 import type { ApplyHandler } from './applying.js';
 import type { Clock } from './clock.js';
 import type { RaftNodeEvents } from './events.js';
+import type { ForwardingHandler } from './forwarding.js';
 import type { LogWriteHandler } from './log-writes.js';
 import type { MembershipHandler } from './membership.js';
+import type { RaftMetrics } from './metrics.js';
 import type { PeerContact } from './peer-contact.js';
 import type { ResolvedNodeOptions } from './options.js';
 import type { ProposalHandler } from './proposals.js';
@@ -45,6 +47,8 @@ export class NodeContext<SM extends AnyStateMachine = AnyStateMachine> {
   readonly logger: Logger;
   /** Set once stop() was called or an unrecoverable error stopped the node. */
   stopped = false;
+  /** The metrics hook, guarded so that a throwing one cannot break the node; none: undefined. */
+  readonly metrics: RaftMetrics | undefined;
 
   // The handlers, wired by RaftNode's constructor before anything runs.
   loop!: ReadyLoop<SM>;
@@ -57,6 +61,7 @@ export class NodeContext<SM extends AnyStateMachine = AnyStateMachine> {
   roles!: RoleHandler<SM>;
   shutdown!: ShutdownHandler<SM>;
   peerContact!: PeerContact<SM>;
+  forwarding!: ForwardingHandler<SM>;
 
   private readonly events: EventEmitter<RaftNodeEvents>;
 
@@ -70,6 +75,12 @@ export class NodeContext<SM extends AnyStateMachine = AnyStateMachine> {
     this.clock = deps.opts.clock;
     this.logger = deps.opts.logger;
     this.events = deps.events;
+    this.metrics = deps.opts.metrics === undefined ? undefined : guarded(deps.opts.metrics, this.logger, this.id);
+  }
+
+  /** Seconds since `startMs` (a clock reading), for the metrics. */
+  secondsSince(startMs: number): number {
+    return (this.clock.now() - startMs) / 1000;
   }
 
   /** Emits an event; a listener that throws is logged, never allowed to break the node. */
@@ -90,4 +101,27 @@ export class NodeContext<SM extends AnyStateMachine = AnyStateMachine> {
   scheduleReady(): void {
     this.loop.schedule();
   }
+}
+
+/** `metrics` with every call wrapped: a hook that throws is logged, never propagated. */
+function guarded(metrics: RaftMetrics, logger: Logger, id: number): RaftMetrics {
+  const wrap =
+    <A extends unknown[]>(name: keyof RaftMetrics, fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn.apply(metrics, args);
+      } catch (err) {
+        logger.warn(`raft node ${id}: the metrics hook ${name} threw: ${String(err)}`);
+      }
+    };
+  return {
+    proposalSettled: wrap('proposalSettled', metrics.proposalSettled),
+    proposalsPending: wrap('proposalsPending', metrics.proposalsPending),
+    entriesApplied: wrap('entriesApplied', metrics.entriesApplied),
+    indexes: wrap('indexes', metrics.indexes),
+    logSynced: wrap('logSynced', metrics.logSynced),
+    leaderChanged: wrap('leaderChanged', metrics.leaderChanged),
+    snapshotTaken: wrap('snapshotTaken', metrics.snapshotTaken),
+    snapshotInstalled: wrap('snapshotInstalled', metrics.snapshotInstalled),
+  };
 }

@@ -11,6 +11,7 @@ import type { Transport } from '../transport.js';
 import { LocalAppendThread, LocalApplyThread } from '../local-threads.js';
 import type { Clock } from './clock.js';
 import { realClock } from './clock.js';
+import type { RaftMetrics } from './metrics.js';
 import type { AnyStateMachine } from './state-machine.js';
 
 /** A cluster member: its id and the address its transport reaches it at. */
@@ -75,6 +76,12 @@ export interface RaftNodeOptions<SM extends AnyStateMachine = AnyStateMachine> {
   leaseBasedReads?: boolean;
   /** When to snapshot and compact; `false` disables snapshots. */
   snapshot?: SnapshotPolicy | false;
+  /**
+   * Refuse proposals on followers (NotLeaderError, naming the leader) instead of forwarding them
+   * to the leader, as etcd's DisableProposalForwarding. Default false: propose() works on every
+   * member.
+   */
+  disableProposalForwarding?: boolean;
   /** The largest command propose() accepts, in bytes. Default 1 MiB. */
   maxCommandBytes?: number;
   /** The most commands batched into one log append per turn of the event loop. Default 4096. */
@@ -102,6 +109,8 @@ export interface RaftNodeOptions<SM extends AnyStateMachine = AnyStateMachine> {
   closeTransportOnStop?: boolean;
   /** Where the node logs (console and pino fit). Default: silent. */
   logger?: Logger;
+  /** Where the node reports metrics (see `@pontoon/raft/prometheus`). Default: none. */
+  metrics?: RaftMetrics;
   /** Timers; inject a virtual clock to simulate. Default: Node's timers. */
   clock?: Clock;
   /** Randomness for election timeouts. Default: seeded with the id. */
@@ -120,6 +129,7 @@ export interface ResolvedNodeOptions {
   checkQuorum: boolean;
   leaseBasedReads: boolean;
   snapshot: Required<SnapshotPolicy> | false;
+  disableProposalForwarding: boolean;
   maxCommandBytes: number;
   maxBatchEntries: number;
   maxBatchBytes: number;
@@ -132,6 +142,7 @@ export interface ResolvedNodeOptions {
   closeLogStoreOnStop: boolean;
   closeTransportOnStop: boolean;
   logger: Logger;
+  metrics: RaftMetrics | undefined;
   clock: Clock;
   rand: Rand | undefined;
 }
@@ -227,6 +238,7 @@ export function resolveNodeOptions(o: RaftNodeOptions): ResolvedNodeOptions {
     checkQuorum,
     leaseBasedReads,
     snapshot,
+    disableProposalForwarding: o.disableProposalForwarding ?? false,
     maxCommandBytes: positiveCount('maxCommandBytes', o.maxCommandBytes, 1 << 20),
     maxBatchEntries: positiveInt('maxBatchEntries', o.maxBatchEntries, 4096),
     maxBatchBytes: positiveCount('maxBatchBytes', o.maxBatchBytes, 4 << 20),
@@ -239,6 +251,7 @@ export function resolveNodeOptions(o: RaftNodeOptions): ResolvedNodeOptions {
     closeLogStoreOnStop: o.closeLogStoreOnStop ?? true,
     closeTransportOnStop: o.closeTransportOnStop ?? true,
     logger: o.logger ?? silentLogger,
+    metrics: o.metrics,
     clock: o.clock ?? realClock,
     rand: o.rand,
   };

@@ -4,11 +4,15 @@
  *
  * The guarantee: a proposal is rejected as failed (ProposalDroppedError, TimeoutError, the
  * signal's reason) only when it certainly did not and will not take effect; once it is in the
- * log and its fate is not decided, giving up rejects with ProposalOutcomeUnknownError.
+ * log and its fate is not decided, giving up rejects with ProposalOutcomeUnknownError. On a
+ * follower the commands go to the leader through forwarding.ts, with the same guarantee.
  */
 import { ConfChangeError, PontoonError, ProposalDroppedError } from '../errors.js';
 import { EntryType } from '../types.js';
+import { None } from '../types.js';
 import type { Entry } from '../types.js';
+import type { ForwardTag } from './command-envelope.js';
+import { encodePlainCommand } from './command-envelope.js';
 import {
   CommandTooLargeError,
   InvalidCommandError,
@@ -17,6 +21,7 @@ import {
   TimeoutError,
 } from './errors.js';
 import type { CallOptions } from './call-options.js';
+import type { ProposalOutcome } from './metrics.js';
 import type { NodeContext } from './node-context.js';
 import type { AnyStateMachine } from './state-machine.js';
 import type { GiveUp } from './waiter.js';
@@ -24,13 +29,17 @@ import { Waiter } from './waiter.js';
 
 export type ProposalKind = 'command' | 'confChange';
 
-/** A proposal waiting for its outcome. `index` 0: not yet in the log. */
+/**
+ * A proposal waiting for its outcome. `index` 0: not (known to be) in the log. `forwardSeq`:
+ * its sequence number when this member forwarded it to the leader (forwarding.ts), else 0.
+ */
 export interface Proposal {
   kind: ProposalKind;
   waiter: Waiter<unknown>;
   data: Uint8Array;
   index: number;
   term: number;
+  forwardSeq: number;
 }
 
 export class ProposalHandler<SM extends AnyStateMachine> {
@@ -38,6 +47,8 @@ export class ProposalHandler<SM extends AnyStateMachine> {
   private queued: Proposal[] = [];
   /** Proposals in the log, by index, waiting for that index to be applied. */
   private readonly tracked = new Map<number, Proposal[]>();
+  /** Proposals not settled yet, wherever they wait (for the metrics). */
+  private unsettled = 0;
 
   constructor(private readonly ctx: NodeContext<SM>) {}
 
@@ -53,7 +64,7 @@ export class ProposalHandler<SM extends AnyStateMachine> {
       return Promise.reject(new CommandTooLargeError(command.length, ctx.opts.maxCommandBytes));
     }
     if (options.signal?.aborted === true) return Promise.reject(options.signal.reason);
-    if (!ctx.rawNode.isLeader) return Promise.reject(ctx.roles.notLeaderError());
+    if (!ctx.rawNode.isLeader && !this.canForward()) return Promise.reject(ctx.roles.notLeaderError());
     const proposal = this.newProposal('command', command, options);
     this.queued.push(proposal);
     ctx.scheduleReady();
@@ -67,13 +78,33 @@ export class ProposalHandler<SM extends AnyStateMachine> {
       data,
       index: 0,
       term: 0,
+      forwardSeq: 0,
       waiter: new Waiter<unknown>(this.ctx.clock, timeoutMs, options.signal, (w, why) => this.giveUp(proposal, w, why)),
     };
+    const metrics = this.ctx.metrics;
+    if (metrics !== undefined) {
+      const start = this.ctx.clock.now();
+      metrics.proposalsPending(++this.unsettled);
+      const settled = (outcome: ProposalOutcome): void => {
+        metrics.proposalSettled(this.ctx.secondsSince(start), outcome);
+        metrics.proposalsPending(--this.unsettled);
+      };
+      proposal.waiter.promise.then(
+        () => settled('applied'),
+        (err: unknown) => settled(err instanceof ProposalOutcomeUnknownError ? 'unknown' : 'failed'),
+      );
+    }
     return proposal;
   }
 
   private giveUp(p: Proposal, w: Waiter<unknown>, why: GiveUp): void {
     const cause = why.kind === 'timeout' ? new TimeoutError('proposal', why.timeoutMs) : why.reason;
+    if (p.forwardSeq !== 0) {
+      // Forwarded: it may be in the leader's log without this member knowing where.
+      this.ctx.forwarding.forget(p);
+      w.reject(new ProposalOutcomeUnknownError(0, p.term, why.kind === 'timeout' ? 'timeout' : 'aborted', cause));
+      return;
+    }
     if (p.index === 0) {
       // Never reached the log: it is simply not proposed.
       const i = this.queued.indexOf(p);
@@ -102,13 +133,19 @@ export class ProposalHandler<SM extends AnyStateMachine> {
     if (list.length === 0) this.tracked.delete(p.index);
   }
 
+  /** Whether a follower may hand proposals to the leader now. */
+  private canForward(): boolean {
+    return !this.ctx.opts.disableProposalForwarding && this.ctx.rawNode.lead !== None;
+  }
+
   /** Hands the queued proposals to the core, in batches bounded by count and bytes. */
   flush(): void {
     if (this.queued.length === 0) return;
     const ctx = this.ctx;
     const queued = this.queued;
     this.queued = [];
-    if (!ctx.rawNode.isLeader) {
+    const leader = ctx.rawNode.isLeader;
+    if (!leader && !this.canForward()) {
       const err = ctx.roles.notLeaderError();
       for (const p of queued) p.waiter.reject(err);
       return;
@@ -126,10 +163,20 @@ export class ProposalHandler<SM extends AnyStateMachine> {
         batch.push(queued[i]!);
         i++;
       }
+      if (!leader) {
+        try {
+          ctx.forwarding.forward(batch);
+        } catch (err) {
+          // Not forwarded (no leader after all): nothing reached any log.
+          if (!(err instanceof PontoonError)) throw err;
+          for (const p of batch) p.waiter.reject(err);
+        }
+        continue;
+      }
       let first: number;
       try {
         // One MsgProp for the batch: one append to the log and one MsgApp per follower.
-        first = ctx.rawNode.proposeBatch(batch.map((p) => p.data));
+        first = ctx.rawNode.proposeBatch(batch.map((p) => encodePlainCommand(p.data)));
       } catch (err) {
         if (!(err instanceof PontoonError)) throw err;
         for (const p of batch) p.waiter.reject(err);
@@ -145,7 +192,8 @@ export class ProposalHandler<SM extends AnyStateMachine> {
    * decided once it is applied: if it is the proposal's (same term), the proposal took effect;
    * otherwise another leader's entry won the index and the proposal never will.
    */
-  settle(e: Entry, result: unknown): void {
+  settle(e: Entry, result: unknown, tag?: ForwardTag): void {
+    this.ctx.forwarding.settle(e, result, tag);
     const list = this.tracked.get(e.index);
     if (list === undefined) return;
     this.tracked.delete(e.index);
@@ -166,27 +214,11 @@ export class ProposalHandler<SM extends AnyStateMachine> {
   }
 
   /**
-   * The entry at `e.index` was applied without a result for this node (an on-disk state machine
-   * held it already, from a snapshot): a proposal of that term took effect, but what it returned
-   * is unknown; another term's entry means the proposal was dropped.
+   * A snapshot covered the indexes up to `index` (term `term`): which entries won them is not
+   * known here.
    */
-  settleUnknown(e: Entry, reason: 'snapshot'): void {
-    const list = this.tracked.get(e.index);
-    if (list === undefined) return;
-    this.tracked.delete(e.index);
-    for (const p of list) {
-      if (p.term !== e.term) {
-        p.waiter.reject(
-          new ProposalDroppedError(`raft proposal dropped: index ${e.index} was taken by an entry of term ${e.term} (proposed in term ${p.term})`),
-        );
-      } else {
-        p.waiter.reject(new ProposalOutcomeUnknownError(p.index, p.term, reason));
-      }
-    }
-  }
-
-  /** A snapshot covered the indexes up to `index`: which entries won them is not known here. */
-  forgetUpTo(index: number): void {
+  forgetUpTo(index: number, term: number): void {
+    this.ctx.forwarding.forgetUpToTerm(term);
     for (const [idx, list] of [...this.tracked]) {
       if (idx > index) continue;
       this.tracked.delete(idx);
@@ -202,5 +234,6 @@ export class ProposalHandler<SM extends AnyStateMachine> {
       for (const p of list) p.waiter.reject(new ProposalOutcomeUnknownError(p.index, p.term, 'stopped', cause));
     }
     this.tracked.clear();
+    this.ctx.forwarding.rejectAll('stopped', cause);
   }
 }

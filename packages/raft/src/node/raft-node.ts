@@ -28,6 +28,7 @@ import { ApplyHandler } from './applying.js';
 import type { CallOptions } from './call-options.js';
 import { decodeSnapshotData, encodeAddresses } from './codec.js';
 import { NodeStoppedError, TransportListenError } from './errors.js';
+import { ForwardingHandler } from './forwarding.js';
 import type { Membership, RaftNodeEvents, Role } from './events.js';
 import { roleOf } from './events.js';
 import { LogWriteHandler } from './log-writes.js';
@@ -123,9 +124,9 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
       maxInflightMsgs: o.maxInflightMsgs,
       maxUncommittedEntriesSize: o.maxUncommittedEntriesSize,
       maxCommittedSizePerReady: o.maxApplyBatchBytes,
-      // Only the leader takes proposals (NotLeaderError elsewhere); forwarding would hide
-      // where a proposal went and so its fate.
-      disableProposalForwarding: true,
+      // A follower's proposals reach the leader through the core's forwarding, wrapped so
+      // that their fate can be told (forwarding.ts).
+      disableProposalForwarding: o.disableProposalForwarding,
       // A leader removed from the configuration must not go on leading it.
       stepDownOnRemoval: true,
       logger: o.logger,
@@ -154,6 +155,7 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
     ctx.reads = new ReadHandler(ctx);
     ctx.membership = new MembershipHandler(ctx, initial.confState);
     ctx.peerContact = new PeerContact(ctx);
+    ctx.forwarding = new ForwardingHandler(ctx);
 
     for (const m of o.initialMembers) ctx.membership.setAddress(m.id, m.address);
     if (bootstrap) {
@@ -198,7 +200,7 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
     return this.ctx.roles.leaderId();
   }
 
-  /** Whether this node is the leader (the only node that accepts proposals). */
+  /** Whether this node is the leader. */
   get isLeader(): boolean {
     return this.ctx.rawNode.isLeader;
   }
@@ -223,18 +225,24 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
 
   /**
    * Proposes a command and settles with the state machine's result once it is applied here.
+   * Works on every member: a follower forwards the command to the leader (unless
+   * `disableProposalForwarding`) and settles when it applies the entry itself. The command is
+   * applied at most once, also when forwarding races a leader change.
    *
-   * Rejects at once with NotLeaderError (only the leader accepts proposals; the error names the
-   * leader when known), CommandTooLargeError (over `maxCommandBytes`), InvalidCommandError
-   * (empty), NodeStoppedError, or the signal's reason if it is already aborted.
+   * Rejects at once with NotLeaderError (no leader is known, or this is a follower and
+   * forwarding is disabled; the error names the leader when known), CommandTooLargeError (over
+   * `maxCommandBytes`), InvalidCommandError (empty), NodeStoppedError, or the signal's reason
+   * if it is already aborted.
    *
    * Later, with:
-   * - ProposalDroppedError: the command was definitely not applied (the leader refused it, or
-   *   another entry won its log index after a leader change);
-   * - ProposalOutcomeUnknownError: the command is in the log but its fate was not decided when
-   *   the timeout expired, the signal aborted or the node stopped. It may be applied (or
-   *   already was). Never treat this as a failure of a non-idempotent command;
-   * - TimeoutError, or the signal's reason: only if the command never reached the log.
+   * - ProposalDroppedError: the command was definitely not applied and never will be (the
+   *   leader refused it, another entry won its log index after a leader change, or, forwarded,
+   *   the log moved to a later term without it);
+   * - ProposalOutcomeUnknownError: the command may be in the log but its fate was not decided
+   *   when the timeout expired, the signal aborted or the node stopped. It may be applied (or
+   *   already was). Never treat this as a failure of a non-idempotent command. `index` is 0
+   *   when the command was forwarded (a follower does not learn its index);
+   * - TimeoutError, or the signal's reason: only if the command never left this node.
    *
    * If this node loses leadership after appending the command, the promise keeps waiting: the
    * command commits or not under the next leader, and this node learns which when it applies
@@ -253,6 +261,23 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
    */
   read<T>(fn: (stateMachine: SM) => T | Promise<T>, options: CallOptions = {}): Promise<Awaited<T>> {
     return this.ctx.reads.read(fn as (sm: never) => unknown, options) as Promise<Awaited<T>>;
+  }
+
+  /**
+   * Resolves once this member has applied everything the leader had committed when barrier()
+   * was called (a ReadIndex round, Raft thesis §6.4): afterwards, local reads see every write
+   * acknowledged before the call, on any member. Rejects as read().
+   */
+  async barrier(options: CallOptions = {}): Promise<void> {
+    await this.ctx.reads.read(() => undefined, options);
+  }
+
+  /**
+   * Resolves once this member has applied the entry at `index` (at once if it has). Rejects
+   * with TimeoutError (default: readTimeoutMs), NodeStoppedError or the signal's reason.
+   */
+  waitForApplied(index: number, options: CallOptions = {}): Promise<void> {
+    return this.ctx.reads.waitForApplied(index, options);
   }
 
   /**
@@ -329,8 +354,8 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
   }
 
   /**
-   * Takes a snapshot now, whatever the snapshot policy (even with `snapshot: false`), and
-   * compacts the log behind it (keeping the policy's `keepEntries`). Resolves with its position
+   * Takes a snapshot now, whatever the snapshot policy (even with `snapshot: false`; the log is
+   * compacted behind it, keeping `keepEntries`, only under a policy). Resolves with its position
    * once it is in the store, or at once with the latest snapshot's if nothing was applied since.
    * With an OnDiskStateMachine this only records the position in the store: its state is durable
    * already.

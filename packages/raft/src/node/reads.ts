@@ -27,8 +27,15 @@ interface ReadBatch {
   issuedAtTick: number;
 }
 
+/** A waitForApplied() call. */
+interface AppliedWaiter {
+  index: number;
+  waiter: Waiter<void>;
+}
+
 export class ReadHandler<SM extends AnyStateMachine> {
   private pending: ReadRequest[] = [];
+  private appliedWaiters: AppliedWaiter[] = [];
   private readonly inflight = new Map<string, ReadBatch>();
   private ready: ReadBatch[] = [];
   private readonly ctxPrefix = randomBytes(8);
@@ -48,6 +55,21 @@ export class ReadHandler<SM extends AnyStateMachine> {
     });
     this.pending.push({ fn, waiter });
     ctx.scheduleReady();
+    return waiter.promise;
+  }
+
+  /** Resolves once this member applied `index`; see RaftNode.waitForApplied(). */
+  waitForApplied(index: number, options: CallOptions): Promise<void> {
+    const ctx = this.ctx;
+    if (ctx.stopped) return Promise.reject(ctx.shutdown.stoppedError());
+    if (options.signal?.aborted === true) return Promise.reject(options.signal.reason);
+    if (index <= ctx.applying.appliedIndex) return Promise.resolve();
+    const timeoutMs = options.timeoutMs ?? ctx.opts.readTimeoutMs;
+    const waiter = new Waiter<void>(ctx.clock, timeoutMs, options.signal, (w, why) => {
+      this.appliedWaiters = this.appliedWaiters.filter((a) => a.waiter !== w);
+      w.reject(why.kind === 'timeout' ? new TimeoutError(`waiting for index ${index} to be applied`, why.timeoutMs) : why.reason);
+    });
+    this.appliedWaiters.push({ index, waiter });
     return waiter.promise;
   }
 
@@ -83,10 +105,18 @@ export class ReadHandler<SM extends AnyStateMachine> {
     this.serve();
   }
 
-  /** Runs the reads whose read index is applied. */
+  /** Runs the reads whose read index is applied, and releases the waitForApplied() calls. */
   serve(): void {
-    if (this.ready.length === 0) return;
     const appliedIndex = this.ctx.applying.appliedIndex;
+    if (this.appliedWaiters.length > 0) {
+      const waiting: AppliedWaiter[] = [];
+      for (const a of this.appliedWaiters) {
+        if (a.index <= appliedIndex) a.waiter.resolve();
+        else waiting.push(a);
+      }
+      this.appliedWaiters = waiting;
+    }
+    if (this.ready.length === 0) return;
     const sm = this.ctx.sm;
     const waiting: ReadBatch[] = [];
     for (const batch of this.ready) {
@@ -138,5 +168,7 @@ export class ReadHandler<SM extends AnyStateMachine> {
     this.pending = [];
     this.inflight.clear();
     this.ready = [];
+    for (const a of this.appliedWaiters) a.waiter.reject(stoppedError());
+    this.appliedWaiters = [];
   }
 }

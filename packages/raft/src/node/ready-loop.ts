@@ -93,9 +93,14 @@ export class ReadyLoop<SM extends AnyStateMachine> {
       return;
     }
     ctx.peerContact.heard(m.from);
+    // On the leader, forwarded commands it must not append are dropped first (forwarding.ts).
+    const admitted = ctx.forwarding.admit(m);
+    if (admitted === undefined) return;
     try {
-      ctx.rawNode.step(m);
+      ctx.rawNode.step(admitted);
+      ctx.forwarding.admitted();
     } catch (err) {
+      ctx.forwarding.refused();
       if (!(err instanceof PontoonError)) {
         ctx.fail(err);
         return;

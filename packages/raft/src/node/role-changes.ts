@@ -49,6 +49,7 @@ export class RoleHandler<SM extends AnyStateMachine> {
       const previousLeaderId = this.currentLeader;
       this.currentLeader = leader;
       ctx.notify('leaderChanged', { leaderId: leader, previousLeaderId, term });
+      ctx.metrics?.leaderChanged(leader, leader === ctx.id);
       for (const onLeader of [...this.waiters.keys()]) onLeader(leader);
       if (leader !== undefined) ctx.reads.reissueAll();
     }

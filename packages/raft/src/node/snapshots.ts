@@ -99,10 +99,11 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
         return;
       }
       const index = applying.appliedIndex;
+      const start = ctx.clock.now();
       const cs = cloneConfState(ctx.membership.confState);
       const addresses = new Map(ctx.membership.addresses);
       const save = (data: Uint8Array): void => {
-        this.work = this.saveSnapshot(index, cs, addresses, data)
+        this.work = this.saveSnapshot(index, cs, addresses, data, start)
           .catch((err: unknown) => ctx.fail(err))
           .finally(() => {
             this.snapshotting = false;
@@ -123,7 +124,7 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
     });
   }
 
-  private async saveSnapshot(index: number, cs: ConfState, addresses: Map<number, string>, data: Uint8Array): Promise<void> {
+  private async saveSnapshot(index: number, cs: ConfState, addresses: Map<number, string>, data: Uint8Array, start: number): Promise<void> {
     const ctx = this.ctx;
     const framed = encodeSnapshotData(addresses, data);
     let snap: Snapshot;
@@ -144,6 +145,7 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
     const compactTo = policy === false ? 0 : index - policy.keepEntries;
     if (compactTo >= ctx.logStore.firstIndex()) await ctx.logStore.compact(compactTo);
     ctx.notify('snapshotTaken', { index, term: snap.metadata.term, bytes: framed.length });
+    ctx.metrics?.snapshotTaken(framed.length, ctx.secondsSince(start));
   }
 
   /**
@@ -155,6 +157,7 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
     if (ctx.stopped) return;
     const { addresses, data } = decodeSnapshotData(snap.data);
     let receivedBytesForEvent = snap.data.length;
+    const start = ctx.clock.now();
     const done = (): void => {
       const index = snap.metadata.index;
       ctx.applying.appliedIndex = index;
@@ -162,9 +165,10 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
       this.bytesSinceSnapshot = 0;
       ctx.membership.restore(snap.metadata.confState, addresses);
       // This node skipped the entries up to the snapshot: which proposals won is not known here.
-      ctx.proposals.forgetUpTo(index);
+      ctx.proposals.forgetUpTo(index, snap.metadata.term);
       if (received) {
         ctx.notify('snapshotInstalled', { index, term: snap.metadata.term, bytes: receivedBytesForEvent });
+        ctx.metrics?.snapshotInstalled(receivedBytesForEvent, ctx.secondsSince(start));
         ctx.notify('membershipChanged', { index, membership: ctx.membership.membership() });
         ctx.membership.noticeRemoval(index);
         ctx.notify('applied', { index });
@@ -185,6 +189,9 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
         ctx.applying.smPosition = installed.index;
         if (bytes !== undefined) receivedBytesForEvent = bytes;
         done();
+        // The installed state holds the entries up to its own position, which may be past the
+        // snapshot's index: proposals there are as unknown as those below it.
+        ctx.proposals.forgetUpTo(installed.index, installed.term);
       });
     }
     const r = (ctx.sm as StateMachine).restore(data);

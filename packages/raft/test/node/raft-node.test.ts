@@ -31,8 +31,8 @@ describe('RaftNode: a 3-node in-memory cluster', () => {
     }
   });
 
-  it('rejects a proposal on a follower with NotLeaderError naming the leader', async () => {
-    cluster = new TestCluster([1, 2, 3]).startAll();
+  it('with disableProposalForwarding, rejects a proposal on a follower with NotLeaderError naming the leader', async () => {
+    cluster = new TestCluster([1, 2, 3], { disableProposalForwarding: true }).startAll();
     const leader = await cluster.leader();
     const follower = cluster.running().find((n) => n !== leader)!;
     const err = await follower.propose(set('x', 'y')).catch((e: unknown) => e);

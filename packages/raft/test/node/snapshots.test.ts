@@ -23,6 +23,21 @@ describe('RaftNode: snapshots', () => {
     expect(leader.status().snapshotIndex).toBe(snap.metadata.index);
   });
 
+  it('takes a snapshot on request, even with snapshots off', async () => {
+    cluster = new TestCluster([1, 2, 3], { snapshot: false }).startAll();
+    const leader = await cluster.leader();
+    for (let i = 0; i < 12; i++) await leader.propose(set(`k${i}`, String(i)));
+    const taken = await leader.snapshot();
+    const store = cluster.stores.get(leader.id)!;
+    expect(taken.index).toBe(leader.status().appliedIndex);
+    expect(store.snapshot().metadata).toMatchObject({ index: taken.index, term: taken.term });
+    expect(leader.status().snapshotIndex).toBe(taken.index);
+    // Nothing applied since: the same snapshot, not a new one.
+    expect(await leader.snapshot()).toEqual(taken);
+    await leader.stop();
+    await expect(leader.snapshot()).rejects.toMatchObject({ code: 'ERR_NODE_STOPPED' });
+  });
+
   it('restarts from the same MemoryLogStore: restores the snapshot, then replays the log', async () => {
     cluster = new TestCluster([1, 2, 3], { snapshot: { everyEntries: 10, keepEntries: 2 } }).startAll();
     const leader = await cluster.leader();
