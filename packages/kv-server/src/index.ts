@@ -42,5 +42,12 @@ export {
   type EtcdGrpcServerOptions,
   type EtcdServerTls,
 } from './server/etcd-grpc-server.js';
-export { StaticEtcdIds, etcdIdOf, type EtcdIds, type EtcdMemberRecord } from './server/etcd-ids.js';
+export {
+  ReplicatedEtcdIds,
+  StaticEtcdIds,
+  etcdIdOf,
+  raftIdOfMemberId,
+  type EtcdIds,
+  type EtcdMemberRecord,
+} from './server/etcd-ids.js';
 export { ETCD_VERSION } from './server/maintenance-service.js';

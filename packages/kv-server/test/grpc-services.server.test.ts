@@ -126,7 +126,6 @@ describe('KV', () => {
       [callUnary(clients[2]!, services.Lease.LeaseRevoke, { ID: 12345 }), grpc.status.NOT_FOUND, 'etcdserver: requested lease not found'],
       [callUnary(clients[0]!, services.KV.Put, { key: b('big'), value: Buffer.alloc(1.6 * 1024 * 1024) }), grpc.status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
       [callUnary(clients[0]!, services.Auth.Authenticate, { name: 'root', password: 'x' }), grpc.status.UNIMPLEMENTED, ''],
-      [callUnary(clients[0]!, services.Cluster.MemberAdd, { peerURLs: ['http://127.0.0.1:1'] }), grpc.status.UNIMPLEMENTED, ''],
     ];
     for (const [call, code, details] of cases) {
       const r = await call;
@@ -315,6 +314,60 @@ describe('Maintenance, Cluster, health', () => {
     expect(body.subarray(0, 16).toString()).toBe('SQLite format 3\0');
     expect(remaining.at(-1)).toBe(0);
     expect(remaining.at(-2)).toBe(0);
+  });
+});
+
+describe('Cluster', () => {
+  it('MemberAdd (learner), MemberPromote refusals, MemberUpdate, MemberRemove, as Raft membership changes', async () => {
+    const C = services.Cluster;
+    const names = async (i: number) =>
+      (await ok(callUnary(clients[i]!, C.MemberList, {}))).members.map((m) => [m.name, m.peerURLs.join(','), m.isLearner]);
+    const before = await names(0);
+    expect(before.map(([n]) => n).sort()).toEqual(['m1', 'm2', 'm3']);
+
+    const added = await ok(callUnary(clients[1]!, C.MemberAdd, { peerURLs: ['http://127.0.0.1:2399'], isLearner: true }));
+    expect(added.member).toMatchObject({ name: '', peerURLs: ['http://127.0.0.1:2399'], isLearner: true });
+    expect(added.members).toHaveLength(4);
+    const raftLearners = () => cluster.members.map((m) => m.raft.membership().learners.length);
+    for (let i = 0; i < 100 && raftLearners().some((n) => n !== 1); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(raftLearners()).toEqual([1, 1, 1]);
+    // Every member lists it (the record and the Raft change are replicated).
+    for (const i of [0, 2]) expect(await names(i)).toContainEqual(['', 'http://127.0.0.1:2399', true]);
+
+    expect(await callUnary(clients[2]!, C.MemberAdd, { peerURLs: ['http://127.0.0.1:2398'], isLearner: true })).toMatchObject({
+      ok: false,
+      code: grpc.status.FAILED_PRECONDITION,
+      details: 'etcdserver: too many learner members in cluster',
+    });
+    expect(await callUnary(clients[2]!, C.MemberAdd, { peerURLs: ['http://127.0.0.1:2399'] })).toMatchObject({
+      ok: false,
+      details: 'etcdserver: Peer URLs already exists',
+    });
+    expect(await callUnary(clients[2]!, C.MemberAdd, { peerURLs: ['127.0.0.1:2399'] })).toMatchObject({
+      ok: false,
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'etcdserver: given member URLs are invalid',
+    });
+    const voter = cluster.ids.members().find((m) => m.raftId === 3)!;
+    expect(await callUnary(clients[0]!, C.MemberPromote, { ID: voter.id.toString() })).toMatchObject({
+      ok: false,
+      details: 'etcdserver: can only promote a learner member',
+    });
+    expect(await callUnary(clients[0]!, C.MemberRemove, { ID: '12345' })).toMatchObject({
+      ok: false,
+      code: grpc.status.NOT_FOUND,
+      details: 'etcdserver: member not found',
+    });
+
+    await ok(callUnary(clients[0]!, C.MemberRemove, { ID: added.member!.ID }));
+    for (let i = 0; i < 100 && raftLearners().some((n) => n !== 0); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(raftLearners()).toEqual([0, 0, 0]);
+    expect((await names(2)).map(([n]) => n).sort()).toEqual(['m1', 'm2', 'm3']);
+
+    await ok(callUnary(clients[2]!, C.MemberUpdate, { ID: voter.id.toString(), peerURLs: ['http://127.0.0.1:2500'] }));
+    await ok(callUnary(clients[1]!, services.KV.Range, { key: b('h') })); // a linearizable read: the update applied on member 1
+    expect(await names(1)).toContainEqual(['m3', 'http://127.0.0.1:2500', false]);
+    expect(cluster.members[1]!.raft.membership().addresses.get(3)).toBe('127.0.0.1:2500');
   });
 });
 

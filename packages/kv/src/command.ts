@@ -5,7 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import { InvalidRequestError } from './errors.js';
-import type { CompactionRequest, DeleteRangeRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest, TxnRequest } from './types.js';
+import type { ClusterMetaRequest, CompactionRequest, DeleteRangeRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest, TxnRequest } from './types.js';
 
 export type KvCommand =
   | { op: 'put'; request: PutRequest }
@@ -13,9 +13,10 @@ export type KvCommand =
   | { op: 'txn'; request: TxnRequest }
   | { op: 'compact'; request: CompactionRequest }
   | { op: 'leaseGrant'; request: LeaseGrantRequest }
-  | { op: 'leaseRevoke'; request: LeaseRevokeRequest };
+  | { op: 'leaseRevoke'; request: LeaseRevokeRequest }
+  | { op: 'clusterMeta'; request: ClusterMetaRequest };
 
-const OPS = new Set(['put', 'deleteRange', 'txn', 'compact', 'leaseGrant', 'leaseRevoke']);
+const OPS = new Set(['put', 'deleteRange', 'txn', 'compact', 'leaseGrant', 'leaseRevoke', 'clusterMeta']);
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 

@@ -16,7 +16,7 @@ import {
   TimeoutError,
   realClock,
 } from '@pontoon/raft';
-import type { CallOptions, Clock, ClockTimer, LogStore, Member, RaftNodeOptions, Transport } from '@pontoon/raft';
+import type { CallOptions, Clock, ClockTimer, LogStore, Member, Membership, MembershipChange, RaftNodeOptions, Transport } from '@pontoon/raft';
 import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ import { MemberStateMachine } from './member-state-machine.js';
 import { MAX_LEASE_TTL } from './mvcc-store.js';
 import { type KvPeerLink, type PeerRequest, type PeerResponse, PeerUnreachableError } from './peer-link.js';
 import type {
+  ClusterMetaResponse,
   CompactionResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
@@ -297,6 +298,11 @@ export class KvMember {
     return w;
   }
 
+  /** The watches open on this member, by the watch hub's sets (for metrics and leak checks). */
+  watchSizes(): { synced: number; unsynced: number; victims: number } {
+    return this.hub.sizes;
+  }
+
   /** Cancels a watch by id; returns whether it was active. */
   cancelWatch(watchId: number): boolean {
     return this.hub.cancel(watchId);
@@ -394,6 +400,66 @@ export class KvMember {
     this.kv.store.database.exec('VACUUM');
   }
 
+  // --- Cluster metadata and membership ---
+
+  /**
+   * Sets (or, with `value` undefined, deletes) an entry of the replicated cluster metadata
+   * (ClusterMetaRequest) through the log, from any member.
+   */
+  setClusterMeta(name: string, value: Uint8Array | undefined, options: CallOptions = {}): Promise<ClusterMetaResponse> {
+    return this.write({ op: 'clusterMeta', request: { name, ...(value === undefined ? {} : { value }) } }, options) as Promise<ClusterMetaResponse>;
+  }
+
+  /** The cluster metadata as this member has applied it. */
+  clusterMeta(): Map<string, Uint8Array> {
+    this.checkOpen();
+    return this.kv.clusterMeta();
+  }
+
+  /**
+   * Changes the Raft membership from any member: on the leader directly, from a follower
+   * through the peer link. Resolves with the membership once the change applied here.
+   */
+  async changeMembership(changes: readonly MembershipChange[], options: CallOptions = {}): Promise<Membership> {
+    this.checkOpen();
+    const call = this.deadline(options);
+    try {
+      for (;;) {
+        if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
+        call.signal.throwIfAborted();
+        const leader = this.raft.leaderId;
+        if (leader === this.id) {
+          try {
+            return await this.raft.changeMembership(changes, { signal: call.signal, timeoutMs: call.remainingMs() });
+          } catch (err) {
+            if (err instanceof NotLeaderError) continue;
+            throw err;
+          }
+        }
+        if (leader === undefined) {
+          await this.sleep(this.tickMs, call.signal);
+          continue;
+        }
+        let answer: PeerResponse<'changeMembership'>;
+        try {
+          answer = await this.peers.call(leader, { kind: 'changeMembership', changes: [...changes] }, call.signal);
+        } catch (err) {
+          if (err instanceof PeerUnreachableError || err instanceof NotLeaderError) {
+            await this.sleep(this.tickMs, call.signal);
+            continue;
+          }
+          throw err;
+        }
+        await this.raft.waitForApplied(answer.appliedIndex, { signal: call.signal }).catch(() => undefined);
+        return this.raft.membership();
+      }
+    } catch (err) {
+      throw this.etcdError(err, call);
+    } finally {
+      call.dispose();
+    }
+  }
+
   // --- Lifecycle ---
 
   /**
@@ -478,7 +544,7 @@ export class KvMember {
   }
 
   /** Runs a lease request on the leader's lessor (here when this member is the primary). */
-  private async atLeader<R extends PeerRequest>(
+  private async atLeader<R extends Exclude<PeerRequest, { kind: 'changeMembership' }>>(
     request: R,
     options: CallOptions,
   ): Promise<PeerResponse<R['kind']>> {
@@ -508,10 +574,15 @@ export class KvMember {
   /** A peer's request, served here as the leader. */
   private async serve(request: PeerRequest): Promise<PeerResponse> {
     if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
+    if (request.kind === 'changeMembership') {
+      if (!this.raft.isLeader) throw new NotLeaderError(this.raft.leaderId, undefined);
+      await this.raft.changeMembership(request.changes);
+      return { appliedIndex: this.raft.status().appliedIndex };
+    }
     return this.serveLease(request);
   }
 
-  private async serveLease(request: PeerRequest): Promise<PeerResponse> {
+  private async serveLease(request: Exclude<PeerRequest, { kind: 'changeMembership' }>): Promise<PeerResponse> {
     if (!this.raft.isLeader) throw new NotPrimaryError();
     if (request.kind === 'leaseRenew') return { ttl: await this.lessor.renew(request.id) };
     const remainingMs = this.lessor.remainingMs(request.id);

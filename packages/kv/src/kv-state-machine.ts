@@ -14,11 +14,13 @@ import { AssertionError } from 'node:assert';
 import { type FileHandle, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type KvCommand, decodeCommand } from './command.js';
-import { KvCorruptionError, StoreClosedError } from './errors.js';
+import { InvalidRequestError, KvCorruptionError, StoreClosedError } from './errors.js';
 import { verifyFile } from './integrity.js';
 import { MvccStore, type MvccStoreOptions } from './mvcc-store.js';
 import { DEFAULT_QUOTA_BYTES, checkQuota } from './quota.js';
 import type {
+  ClusterMetaRequest,
+  ClusterMetaResponse,
   CompactionResponse,
   DeleteRangeResponse,
   LeaseGrantResponse,
@@ -34,7 +36,14 @@ export interface KvLogPosition {
 }
 
 /** The response of an applied command, by command. */
-export type KvResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse;
+export type KvResponse =
+  | PutResponse
+  | DeleteRangeResponse
+  | TxnResponse
+  | CompactionResponse
+  | LeaseGrantResponse
+  | LeaseRevokeResponse
+  | ClusterMetaResponse;
 
 /**
  * What one entry's apply produced: the response, or the typed error the command failed with (a
@@ -168,7 +177,35 @@ export class KvStateMachine {
         return store.leaseGrant(command.request);
       case 'leaseRevoke':
         return store.leaseRevoke(command.request);
+      case 'clusterMeta':
+        return this.setClusterMeta(command.request);
     }
+  }
+
+  /**
+   * The cluster metadata (ClusterMetaRequest), by name. The table is made by the first write,
+   * in the apply transaction, so stores written before it existed need no migration; it is in
+   * the database file and so in every snapshot.
+   */
+  clusterMeta(): Map<string, Uint8Array> {
+    const db = this.store.database;
+    const out = new Map<string, Uint8Array>();
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cluster_meta'").get() === undefined) return out;
+    for (const row of db.prepare('SELECT name, value FROM cluster_meta ORDER BY name').all() as { name: string; value: Buffer }[]) {
+      out.set(row.name, row.value);
+    }
+    return out;
+  }
+
+  private setClusterMeta(r: ClusterMetaRequest): ClusterMetaResponse {
+    if (typeof r.name !== 'string' || (r.value !== undefined && !(r.value instanceof Uint8Array))) {
+      throw new InvalidRequestError('clusterMeta', 'name must be a string and value a Uint8Array');
+    }
+    const db = this.store.database;
+    db.exec('CREATE TABLE IF NOT EXISTS cluster_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
+    if (r.value === undefined) db.prepare('DELETE FROM cluster_meta WHERE name = ?').run(r.name);
+    else db.prepare('INSERT OR REPLACE INTO cluster_meta (name, value) VALUES (?, ?)').run(r.name, r.value);
+    return { header: { revision: this.store.revision } };
   }
 
   /**

@@ -7,12 +7,13 @@
  * The link is an interface so that a server can carry it over its own peer protocol; this file
  * has the in-process one (members of one process, as in tests and the README's example).
  */
-import { PontoonError } from '@pontoon/raft';
+import { PontoonError, type MembershipChange } from '@pontoon/raft';
 
 /** What a member asks the leader. */
 export type PeerRequest =
   | { kind: 'leaseRenew'; id: bigint }
-  | { kind: 'leaseTimeToLive'; id: bigint; keys: boolean };
+  | { kind: 'leaseTimeToLive'; id: bigint; keys: boolean }
+  | { kind: 'changeMembership'; changes: MembershipChange[] };
 
 /** The leader's answers, by request kind. */
 export interface PeerResponses {
@@ -20,6 +21,8 @@ export interface PeerResponses {
   leaseRenew: { ttl: number };
   /** `ttl` -1 when the lease is not granted (etcd's answer for an expired or unknown lease). */
   leaseTimeToLive: { ttl: number; grantedTtl: number; keys: Uint8Array[] };
+  /** The leader's applied index once the change applied there. */
+  changeMembership: { appliedIndex: number };
 }
 
 export type PeerResponse<K extends PeerRequest['kind'] = PeerRequest['kind']> = PeerResponses[K];

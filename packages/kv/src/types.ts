@@ -204,6 +204,20 @@ export interface LeaseTimeToLiveResponse {
   keys: Uint8Array[];
 }
 
+/**
+ * Sets (or, without `value`, deletes) one entry of the cluster's metadata: a small replicated
+ * table beside the keyspace, for what a server keeps about its cluster (etcd keeps its members'
+ * names and URLs this way, outside the keys clients see). It does not change the revision.
+ */
+export interface ClusterMetaRequest {
+  name: string;
+  value?: Uint8Array;
+}
+
+export interface ClusterMetaResponse {
+  header: ResponseHeader;
+}
+
 export interface LeaseLeasesResponse {
   header: ResponseHeader;
   leases: { id: bigint }[];

@@ -8,6 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { KvMember } from '@pontoon/kv';
 import { EtcdError } from '../etcd-errors.js';
 import { REQUIRE_LEADER_METADATA } from '../etcd-errors.js';
+import type { Alarms } from './alarms.js';
 import type { EtcdIds } from './etcd-ids.js';
 import { toGrpcStatus } from './grpc-status.js';
 import type { HeaderIds } from './wire.js';
@@ -16,6 +17,8 @@ export interface ServerContext {
   readonly member: KvMember;
   readonly ids: EtcdIds;
   readonly header: HeaderIds;
+  /** etcd's alarms (NOSPACE), replicated. */
+  readonly alarms: Alarms;
   /** etcd's --max-request-bytes: a write whose encoded request is larger is refused. */
   readonly maxRequestBytes: number;
   /** Settles when the server closes: streams end then. */

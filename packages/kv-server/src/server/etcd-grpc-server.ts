@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_MAX_REQUEST_BYTES, type KvMember } from '@pontoon/kv';
 import { loadEtcdProtos } from '../etcd-protos.js';
+import { Alarms } from './alarms.js';
 import type { ServerContext } from './call-context.js';
 import { etcdIdOf, type EtcdIds } from './etcd-ids.js';
 import { kvService } from './kv-service.js';
@@ -59,6 +60,7 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     member,
     ids,
     header: { clusterId: ids.clusterId, memberId: () => etcdIdOf(ids, member.id) },
+    alarms: new Alarms(member),
     maxRequestBytes,
     closed: closing.signal,
   };

@@ -3,7 +3,8 @@
  * larger than --max-request-bytes are refused before they reach the log, as etcd refuses the
  * proposal.
  */
-import { RequestTooLargeError } from '@pontoon/kv';
+import { RequestTooLargeError, SpaceExceededError, type RequestOp } from '@pontoon/kv';
+import { EtcdError } from '../etcd-errors.js';
 import type { KVHandlers } from '../proto-types/etcdserverpb/KV.js';
 import { loadEtcdProtos } from '../etcd-protos.js';
 import { type ServerContext, unary } from './call-context.js';
@@ -20,9 +21,30 @@ import {
   wireTxnResponse,
 } from './wire.js';
 
+
+/**
+ * A write that uses space: refused while a NOSPACE alarm is active (etcd's capped applier);
+ * refused for space, it raises the alarm for this member (etcd's quota check).
+ */
+export async function spending<T>(ctx: ServerContext, write: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  if (ctx.alarms.noSpace) throw new EtcdError('NoSpace');
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof SpaceExceededError) {
+      await ctx.alarms.activate({ memberID: ctx.header.memberId(), alarm: 'NOSPACE' }, signal).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+function hasPut(ops: readonly RequestOp[]): boolean {
+  return ops.some((op) => 'put' in op);
+}
+
 export function kvService(ctx: ServerContext): KVHandlers {
   const { member, header } = ctx;
-  const defs = loadEtcdProtos().services.KV;
+  const serializeTxn = loadEtcdProtos().services.KV.Txn.requestSerialize;
   const checkSize = (size: number): void => {
     if (size > ctx.maxRequestBytes) throw new RequestTooLargeError(size, ctx.maxRequestBytes);
   };
@@ -35,14 +57,17 @@ export function kvService(ctx: ServerContext): KVHandlers {
     ),
     Put: unary(ctx, 'Put', async (r, signal) => {
       checkSize(r.key.length + r.value.length);
-      return wirePutResponse(header, await member.put(r.key, r.value, { ...putOptions(r), signal }));
+      return wirePutResponse(header, await spending(ctx, () => member.put(r.key, r.value, { ...putOptions(r), signal }), signal));
     }),
     DeleteRange: unary(ctx, 'DeleteRange', async (r, signal) =>
       wireDeleteRangeResponse(header, await member.deleteRange(deleteRangeRequest(r), { signal })),
     ),
     Txn: unary(ctx, 'Txn', async (r, signal) => {
-      checkSize(defs.Txn.requestSerialize(r).length);
-      return wireTxnResponse(header, await member.txn(txnRequest(r), { signal }));
+      checkSize(serializeTxn(r).length);
+      const txn = txnRequest(r);
+      const run = () => member.txn(txn, { signal });
+      // etcd's capped applier refuses a txn with a put in either branch.
+      return wireTxnResponse(header, await (hasPut(txn.success) || hasPut(txn.failure) ? spending(ctx, run, signal) : run()));
     }),
     Compact: unary(ctx, 'Compact', async (r, signal) => {
       const res = await member.compact(int('compact.revision', r.revision), { signal, physical: r.physical });

@@ -10,6 +10,7 @@ import type { LeaseKeepAliveRequest__Output } from '../proto-types/etcdserverpb/
 import type { LeaseKeepAliveResponse } from '../proto-types/etcdserverpb/LeaseKeepAliveResponse.js';
 import { type ServerContext, streamAllowed, unary } from './call-context.js';
 import { toGrpcStatus } from './grpc-status.js';
+import { spending } from './kv-service.js';
 import { int, leaseId, wireHeader } from './wire.js';
 
 export function leaseService(ctx: ServerContext): LeaseHandlers {
@@ -17,7 +18,8 @@ export function leaseService(ctx: ServerContext): LeaseHandlers {
   return {
     LeaseGrant: unary(ctx, 'LeaseGrant', async (r, signal) => {
       const id = leaseId(r.ID);
-      const res = await member.leaseGrant(int('lease.TTL', r.TTL), { signal, ...(id === 0n ? {} : { id }) });
+      const ttl = int('lease.TTL', r.TTL);
+      const res = await spending(ctx, () => member.leaseGrant(ttl, { signal, ...(id === 0n ? {} : { id }) }), signal);
       return { header: wireHeader(header, res.header), ID: res.id.toString(), TTL: res.ttl, error: '' };
     }),
     LeaseRevoke: unary(ctx, 'LeaseRevoke', async (r, signal) => {

@@ -11,6 +11,7 @@ import { EtcdError } from '../etcd-errors.js';
 import type { MaintenanceHandlers } from '../proto-types/etcdserverpb/Maintenance.js';
 import type { SnapshotRequest__Output } from '../proto-types/etcdserverpb/SnapshotRequest.js';
 import type { SnapshotResponse } from '../proto-types/etcdserverpb/SnapshotResponse.js';
+import type { AlarmMember } from './alarms.js';
 import { type ServerContext, streamAllowed, unary } from './call-context.js';
 import { etcdIdOf } from './etcd-ids.js';
 import { toGrpcStatus } from './grpc-status.js';
@@ -29,6 +30,8 @@ export function maintenanceService(ctx: ServerContext): MaintenanceHandlers {
       const size = member.dbSizeBytes();
       const errors: string[] = [];
       if (s.leaderId === undefined) errors.push('etcdserver: no leader');
+      // etcd prints each alarm with protobuf's text form.
+      for (const a of ctx.alarms.list()) errors.push(`memberID:${a.memberID} alarm:${a.alarm} `);
       return {
         header: now(),
         version: ETCD_VERSION,
@@ -42,10 +45,23 @@ export function maintenanceService(ctx: ServerContext): MaintenanceHandlers {
         isLearner: member.raft.membership().learners.includes(member.id),
       };
     }),
-    // Quota alarms: @pontoon/kv refuses writes over the quota on every member as it applies
-    // them, with etcd's NOSPACE error; no alarm needs raising or disarming to get that, so the
-    // list is empty and ACTIVATE/DEACTIVATE answer with it.
-    Alarm: unary(ctx, 'Alarm', async () => ({ header: now(), alarms: [] })),
+    // As etcd 3.4's: GET lists the alarms of the type asked (NONE: all), ACTIVATE and DEACTIVATE
+    // answer with the alarm they changed; the response carries no header.
+    Alarm: unary(ctx, 'Alarm', async (r, signal) => {
+      const wire = (a: AlarmMember) => ({ memberID: a.memberID.toString(), alarm: a.alarm });
+      const type = String(r.alarm);
+      if (r.action === 'GET') return { alarms: ctx.alarms.list().filter((a) => type === 'NONE' || a.alarm === type).map(wire) };
+      if (type !== 'NOSPACE' && type !== 'CORRUPT') return { alarms: [] };
+      const target: AlarmMember = { memberID: BigInt(r.memberID), alarm: type };
+      if (r.action === 'ACTIVATE') {
+        await ctx.alarms.activate(target, signal);
+        return { alarms: [wire(target)] };
+      }
+      const active = ctx.alarms.list().some((a) => a.memberID === target.memberID && a.alarm === target.alarm);
+      if (!active) return { alarms: [] };
+      await ctx.alarms.deactivate(target, signal);
+      return { alarms: [wire(target)] };
+    }),
     HashKV: unary(ctx, 'HashKV', async (r) => {
       const res = member.hashKV(int('hashkv.revision', r.revision));
       return { header: wireHeader(header, res.header), hash: res.hash, compact_revision: res.compactRevision };

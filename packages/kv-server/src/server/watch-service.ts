@@ -8,6 +8,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { WatchEvent, WatchResponse, Watcher } from '@pontoon/kv';
+import { ETCD_WATCH_CANCEL_REASONS } from '../etcd-errors.js';
 import { loadEtcdProtos } from '../etcd-protos.js';
 import type { WatchHandlers } from '../proto-types/etcdserverpb/Watch.js';
 import type { WatchCreateRequest__Output } from '../proto-types/etcdserverpb/WatchCreateRequest.js';
@@ -77,8 +78,16 @@ class ServerWatchStream {
 
   private create(c: WatchCreateRequest__Output): void {
     const rev = this.ctx.member.revision;
+    // etcd: an empty range end is the key alone, "\0" is every key from `key` on.
+    const rangeEnd = c.range_end.length === 0 ? undefined : c.range_end;
+    const key = c.key.length === 0 ? Buffer.of(0) : c.key;
+    if (rangeEnd !== undefined && !(rangeEnd.length === 1 && rangeEnd[0] === 0) && Buffer.compare(rangeEnd, key) <= 0) {
+      this.send({ header: this.header(rev), watch_id: -1, created: true, canceled: true, cancel_reason: ETCD_WATCH_CANCEL_REASONS.EmptyWatcherRange });
+      return;
+    }
+    // etcd's watch stream checks the range before the id.
     let id = int('watch.create.watch_id', c.watch_id);
-    if (id === 0 || id < 0) {
+    if (id === 0) {
       // etcd's AutoWatchID is 0: the lowest id not in use on this stream.
       id = 0;
       while (this.watches.has(id)) id++;
@@ -88,16 +97,14 @@ class ServerWatchStream {
         watch_id: -1,
         created: true,
         canceled: true,
-        cancel_reason: 'mvcc: duplicate watch ID provided on the WatchStream',
+        cancel_reason: ETCD_WATCH_CANCEL_REASONS.DuplicateWatchId,
       });
       return;
     }
-    // etcd: an empty range end is the key alone, "\0" is every key from `key` on.
-    const rangeEnd = c.range_end.length === 0 ? undefined : c.range_end;
     let watcher: Watcher;
     try {
       // etcd: an empty key is "\0", the smallest key.
-      watcher = this.ctx.member.watch(c.key.length === 0 ? Buffer.of(0) : c.key, {
+      watcher = this.ctx.member.watch(key, {
         ...(rangeEnd === undefined ? {} : { rangeEnd }),
         startRevision: int('watch.create.start_revision', c.start_revision),
         prevKv: c.prev_kv,

@@ -10,19 +10,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeClusterId, computeMemberId } from '../../src/member-id.js';
 import { type EtcdGrpcServer, startEtcdGrpcServer } from '../../src/server/etcd-grpc-server.js';
-import { StaticEtcdIds } from '../../src/server/etcd-ids.js';
+import { ReplicatedEtcdIds } from '../../src/server/etcd-ids.js';
 
 export interface GrpcCluster {
   readonly members: KvMember[];
   readonly servers: EtcdGrpcServer[];
   /** `127.0.0.1:port` of each member's server. */
   readonly endpoints: string[];
-  readonly ids: StaticEtcdIds;
+  /** Member 0's view of the replicated members table. */
+  readonly ids: ReplicatedEtcdIds;
   leader(): Promise<KvMember>;
   close(): Promise<void>;
 }
 
-export async function startGrpcCluster(size = 3): Promise<GrpcCluster> {
+/** `quotaBytes`: each store's --quota-backend-bytes (default etcd's 2 GiB). */
+export async function startGrpcCluster(size = 3, options: { quotaBytes?: number } = {}): Promise<GrpcCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'kv-grpc-'));
   const network = new MemoryNetwork();
   const peers = new LocalPeerNetwork();
@@ -35,7 +37,8 @@ export async function startGrpcCluster(size = 3): Promise<GrpcCluster> {
     peerURLs: [`http://127.0.0.1:${2380 + id}`],
     clientURLs: [] as string[],
   }));
-  const ids = new StaticEtcdIds(computeClusterId(records.map((r) => r.id)), records);
+  const clusterId = computeClusterId(records.map((r) => r.id));
+  const idsOf: ReplicatedEtcdIds[] = [];
   const members: KvMember[] = [];
   const servers: EtcdGrpcServer[] = [];
   for (const { id } of initialMembers) {
@@ -47,20 +50,23 @@ export async function startGrpcCluster(size = 3): Promise<GrpcCluster> {
       logStore: new MemoryLogStore(),
       initialMembers,
       raft: { tickMs: 10, electionTicks: 10 },
-      store: { synchronous: 'normal' },
+      store: { synchronous: 'normal', ...(options.quotaBytes === undefined ? {} : { quotaBytes: options.quotaBytes }) },
       requestTimeoutMs: 5_000,
     });
     members.push(member);
-    const server = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0' });
-    servers.push(server);
-    const record = records[id - 1]!;
-    ids.setMember({ ...record, clientURLs: [`http://${server.addresses[0]}`] });
+    const ids = new ReplicatedEtcdIds(member, clusterId, records);
+    idsOf.push(ids);
+    servers.push(await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0' }));
   }
+  // Each member publishes its client URLs, as etcd's members do once they serve.
+  await Promise.all(
+    members.map((_, i) => idsOf[i]!.setMember({ ...records[i]!, clientURLs: [`http://${servers[i]!.addresses[0]}`] })),
+  );
   return {
     members,
     servers,
     endpoints: servers.map((s) => s.addresses[0]!),
-    ids,
+    ids: idsOf[0]!,
     async leader() {
       for (let i = 0; i < 500; i++) {
         const l = members.find((m) => m.isLeader);
