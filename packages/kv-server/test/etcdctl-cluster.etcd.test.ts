@@ -176,6 +176,32 @@ describe('etcdctl against a 3-member pontoon-kv', () => {
     expect(new Set(hashes.map((h) => h.HashKV.hash)).size).toBe(1);
   }, LONG);
 
+  it('member add, the new member joins with --initial-cluster-state existing, member remove', async () => {
+    const peer = `http://127.0.0.1:${await freePort()}`;
+    const client = `http://127.0.0.1:${await freePort()}`;
+    const added = await ctl(['member', 'add', 'm3', `--peer-urls=${peer}`]);
+    const id = /Member ([0-9a-f]+) added to cluster/.exec(added)?.[1];
+    expect(id, added).toBeDefined();
+    expect(added).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
+    const joined = await startPontoonKv(
+      ['--name=m3', `--data-dir=${path.join(cluster.dir, 'm3.etcd')}`, `--listen-client-urls=${client}`, `--advertise-client-urls=${client}`,
+        `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=${cluster.initialCluster},m3=${peer}`,
+        `--initial-cluster-token=${cluster.clusterToken}`, '--initial-cluster-state=existing'],
+      { cwd: cluster.dir, readyTimeoutMs: 120_000 },
+    );
+    try {
+      await ctl(['put', 'joined/key', 'v']);
+      expect(await ctl(['get', 'joined/key', '--print-value-only'], [client])).toBe('v\n');
+      const list = await ctl(['member', 'list']);
+      expect(list).toContain(`${id}, started, m3, ${peer}, ${client}, false`);
+      expect(await ctl(['member', 'remove', id!])).toMatch(new RegExp(`Member ${id} removed from cluster`));
+      expect(await ctl(['member', 'list'])).not.toContain(id!);
+    } finally {
+      joined.process.kill('SIGTERM');
+      await new Promise((r) => joined.process.once('exit', r));
+    }
+  }, LONG);
+
   it('snapshot save, status, and restore into a new cluster that serves the same data', async () => {
     await ctl(['put', 'snap/key', 'kept']);
     const file = path.join(cluster.dir, 'backup.db');

@@ -30,7 +30,7 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
     log.warn('embed', 'automatically generated client certificate (self-signed)', {});
   }
   const started = await startMember(config, log, peerTls);
-  const { member, directory, identity } = started;
+  const { member, ids, identity, self } = started;
   let grpc: EtcdGrpcServer | undefined;
   const ports: ClientPort[] = [];
   const metricsServers: http.Server[] = [];
@@ -43,7 +43,7 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
     await started.close();
   };
   try {
-    grpc = await startEtcdGrpcServer({ member, ids: directory, listen: '127.0.0.1:0', maxRequestBytes: config.maxRequestBytes });
+    grpc = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', maxRequestBytes: config.maxRequestBytes });
     const grpcAddress = hostPortOf(`http://${grpc.addresses[0]!}`);
     const registry = memberMetrics(member, memberDir(config.dataDir));
     const handler = operationalHandler(member, registry);
@@ -68,12 +68,12 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
   }
 
   const ready = (async () => {
-    // etcd logs "published" once its attributes are committed through Raft: here, once a read
-    // through Raft (ReadIndex, a quorum and a leader) succeeds.
+    // As etcd, the member publishes its attributes (name, client URLs) through the log, to the
+    // cluster's members table, and serves once that applied; retried until a leader takes it.
     for (;;) {
       if (stopping.signal.aborted) return;
       try {
-        await member.get('pontoon-kv/published', { timeoutMs: 2000 });
+        await ids.setMember(self, AbortSignal.any([stopping.signal, AbortSignal.timeout(5000)]));
         break;
       } catch {
         await new Promise((r) => setTimeout(r, 200));
@@ -108,7 +108,6 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
       text: 'enabled capabilities for version 3.4',
       fields: { 'cluster-version': '3.4' },
     });
-    void started.learnPeers(stopping.signal);
   })();
   return { started, ready, close };
 }

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { SnapshotRestoreArgs, SnapshotStatusArgs } from '../cli/snapshot-args.js';
 import { SnapshotFileError } from '../errors.js';
 import { formatMemberId } from '../member-id.js';
-import { raftIdOf } from './member-directory.js';
+import { raftIdOfMemberId as raftIdOf } from '../server/etcd-ids.js';
 import { memberDir, writeMemberIdentity } from './member-identity.js';
 
 const SHA256_BYTES = 32;

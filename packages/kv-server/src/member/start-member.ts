@@ -15,7 +15,8 @@ import { checkDataDirIdentity } from '../data-dir-identity.js';
 import { CommandLineError } from '../errors.js';
 import { computeMemberId, formatMemberId } from '../member-id.js';
 import type { EtcdLog } from './etcd-log.js';
-import { MemberDirectory, addressText, hostPortOf, raftIdOf, type MemberRecord } from './member-directory.js';
+import { addressText, hostPortOf } from './member-directory.js';
+import { ReplicatedEtcdIds, raftIdOfMemberId as raftIdOf, type EtcdMemberRecord } from '../server/etcd-ids.js';
 import { memberDir, readMemberIdentity, writeMemberIdentity, type MemberIdentity } from './member-identity.js';
 import { PeerDialer, PeerPort, TcpPeerLink, type PeerTls, type PublishedAttributes } from './peer-port.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -23,12 +24,13 @@ import type { TlsMaterial } from './tls-material.js';
 /** A running member and what it needs to be stopped. */
 export interface StartedMember {
   readonly member: KvMember;
-  readonly directory: MemberDirectory;
+  /** The cluster's members table (replicated through the log; MemberAdd and publishing write it). */
+  readonly ids: ReplicatedEtcdIds;
   readonly identity: MemberIdentity;
   /** Whether the data directory existed (a restart) rather than being bootstrapped now. */
   readonly restarted: boolean;
-  /** Asks every member for its attributes (name, client URLs) until all are known or `signal` aborts. */
-  learnPeers(signal: AbortSignal): Promise<void>;
+  /** This member's record, as it publishes it (name and client URLs). */
+  readonly self: EtcdMemberRecord;
   close(): Promise<void>;
 }
 
@@ -81,23 +83,21 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     joining = true;
   }
 
-  const directory = new MemberDirectory(
-    identity.clusterId,
-    identity.initialMembers.map((m) => ({
-      id: m.id,
-      raftId: raftIdOf(m.id),
-      name: m.id === identity.memberId ? config.name : m.name,
-      peerURLs: m.peerURLs,
-      clientURLs: m.id === identity.memberId ? config.advertiseClientUrls : [],
-    })),
-  );
-  directory.setMember({
+  const initialRecords: EtcdMemberRecord[] = identity.initialMembers.map((m) => ({
+    id: m.id,
+    raftId: raftIdOf(m.id),
+    name: m.id === identity.memberId ? config.name : m.name,
+    peerURLs: m.peerURLs,
+    clientURLs: m.id === identity.memberId ? config.advertiseClientUrls : [],
+  }));
+  const self: EtcdMemberRecord = {
     id: identity.memberId,
     raftId: identity.raftId,
     name: config.name,
     peerURLs: identity.peerURLs,
     clientURLs: config.advertiseClientUrls,
-  });
+  };
+  let ids: ReplicatedEtcdIds | undefined;
 
   const transportLog = log.logger('rafthttp');
   const tcp = new TcpTransport({
@@ -112,7 +112,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     return {
       clusterId: identity.clusterId,
       raftMembers: m === undefined ? [] : [...m.addresses].map(([raftId, address]) => {
-        const etcdId = directory.byRaftId(raftId)?.id;
+        const etcdId = ids?.members().find((r) => r.raftId === raftId)?.id;
         return { raftId, address, ...(etcdId === undefined ? {} : { etcdId }) };
       }),
       id: identity.memberId,
@@ -150,13 +150,9 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
       kv.close();
       const result = await forceNewCluster(logStore, { id: identity.raftId, address: peerAddress(identity.peerURLs), appliedIndex });
       log.warn('etcdserver', 'forcing restart member', {
-        'removed-members': result.removed.map((r) => formatMemberId(directory.byRaftId(r)?.id ?? BigInt(r))),
+        'removed-members': result.removed.map(String),
         'discarded-entries': result.discarded,
       });
-      for (const r of result.removed) {
-        const rec = directory.byRaftId(r);
-        if (rec !== undefined) directory.removeMember(rec.id);
-      }
     }
     member = await openKvMember({
       id: identity.raftId,
@@ -182,17 +178,13 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     });
     const started = member;
     if (stored === undefined) await writeMemberIdentity(config.dataDir, identity);
-    started.raft.on('membershipChanged', ({ membership }) => {
-      for (const rec of directory.members()) {
-        if (!membership.voters.includes(rec.raftId) && !membership.learners.includes(rec.raftId)) directory.removeMember(rec.id);
-      }
-    });
+    ids = new ReplicatedEtcdIds(started, identity.clusterId, initialRecords);
     return {
       member: started,
-      directory,
+      ids,
       identity,
+      self,
       restarted: stored !== undefined,
-      learnPeers: (signal) => learnPeers(started, directory, link, signal),
       close: async () => {
         await started.close();
         await closeAll();
@@ -257,30 +249,6 @@ async function discoverPlace(config: EtcdServerConfig, advertised: readonly stri
       throw new CommandLineError(`cannot fetch cluster info from peer urls ${others.join(',')}`, '--initial-cluster');
     }
     await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Learns the other members' names and client URLs from them (etcd's published attributes). */
-async function learnPeers(member: KvMember, directory: MemberDirectory, link: TcpPeerLink, signal: AbortSignal): Promise<void> {
-  while (!signal.aborted) {
-    const membership = member.raft.membership();
-    let missing = 0;
-    for (const raftId of [...membership.voters, ...membership.learners]) {
-      if (raftId === member.id) continue;
-      const known = directory.byRaftId(raftId);
-      if (known !== undefined && known.name !== '' && known.clientURLs.length > 0) continue;
-      const address = membership.addresses.get(raftId);
-      const attrs = address === undefined ? undefined : await link.attributesAt(address, signal);
-      if (attrs === undefined || raftIdOf(attrs.id) !== raftId) {
-        missing++;
-        continue;
-      }
-      const record: MemberRecord = { id: attrs.id, raftId, name: attrs.name, peerURLs: attrs.peerURLs, clientURLs: attrs.clientURLs };
-      if (known !== undefined && known.id !== attrs.id) directory.removeMember(known.id);
-      directory.setMember(record);
-    }
-    if (missing === 0) return;
-    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
