@@ -170,8 +170,10 @@ describe('etcdctl against a 3-member pontoon-kv', () => {
     const status = parseEtcdctlJson(await ctl(['endpoint', 'status', '-w', 'json'], bare)) as Array<{ Status: { leader: string; header: { member_id: string } } }>;
     expect(status).toHaveLength(3);
     expect(new Set(status.map((s) => String(s.Status.leader))).size).toBe(1);
-    const health = await ctl(['endpoint', 'health']);
-    expect(health.split('\n').filter((l) => l.includes('is healthy'))).toHaveLength(3);
+    // etcdctl prints endpoint health on stderr.
+    const health = await runEtcdctl(cluster.endpoints, ['endpoint', 'health'], { timeoutMs: 60_000 });
+    expect(health.exitCode).toBe(0);
+    expect((health.stdout + health.stderr).split('\n').filter((l) => l.includes('is healthy'))).toHaveLength(3);
     const hashes = parseEtcdctlJson(await ctl(['endpoint', 'hashkv', '-w', 'json'], bare)) as Array<{ HashKV: { hash: number } }>;
     expect(new Set(hashes.map((h) => h.HashKV.hash)).size).toBe(1);
   }, LONG);

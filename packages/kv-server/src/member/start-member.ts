@@ -53,6 +53,8 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
   let identity: MemberIdentity;
   let initialMembers: Member[] | undefined;
   let joining = false;
+  /** The members a joining member learned of: its transport must know them before the leader calls. */
+  let knownPeers: ReadonlyArray<{ raftId: number; address: string }> = [];
   if (stored !== undefined) {
     checkDataDirIdentity(stored, { dataDir: config.dataDir, name: config.name, initialClusterToken: config.initialClusterToken });
     identity = stored;
@@ -79,7 +81,9 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     };
     initialMembers = ids.members.map((m) => ({ id: raftIdOf(m.id), address: peerAddress(m.peerUrls) }));
   } else {
-    identity = await discoverPlace(config, advertised, peerTls, log);
+    const place = await discoverPlace(config, advertised, peerTls, log);
+    identity = place.identity;
+    knownPeers = place.peers.filter((p) => p.raftId !== place.identity.raftId);
     joining = true;
   }
 
@@ -137,6 +141,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     const addressOf = (raftId: number): string | undefined => member?.raft.membership().addresses.get(raftId) ?? initialMembers?.find((m) => m.id === raftId)?.address;
     const link = new TcpPeerLink(ports, addressOf, peerTls);
     const transport: Transport = dialer === undefined ? tcp : tlsDialingTransport(tcp, dialer);
+    for (const p of knownPeers) transport.addPeer(p.raftId, p.address);
 
     const dir = memberDir(config.dataDir);
     const tickMs = config.heartbeatIntervalMs;
@@ -209,7 +214,12 @@ function peerAddress(peerUrls: readonly string[]): string {
  * advertised peer address (a member is added with `etcdctl member add` before it starts, as
  * with etcd).
  */
-async function discoverPlace(config: EtcdServerConfig, advertised: readonly string[], peerTls: PeerTls | undefined, log: EtcdLog): Promise<MemberIdentity> {
+async function discoverPlace(
+  config: EtcdServerConfig,
+  advertised: readonly string[],
+  peerTls: PeerTls | undefined,
+  log: EtcdLog,
+): Promise<{ identity: MemberIdentity; peers: ReadonlyArray<{ raftId: number; address: string }> }> {
   const own = peerAddress(advertised);
   const others: string[] = [];
   for (const part of config.initialCluster.split(',')) {
@@ -235,7 +245,7 @@ async function discoverPlace(config: EtcdServerConfig, advertised: readonly stri
       }
       const memberId = self.etcdId ?? computeMemberId(advertised, '');
       log.info('etcdserver', 'joining existing cluster', { 'local-member-id': formatMemberId(memberId), 'cluster-id': formatMemberId(attrs.clusterId) });
-      return {
+      const identity: MemberIdentity = {
         name: config.name,
         memberId,
         clusterId: attrs.clusterId,
@@ -244,6 +254,7 @@ async function discoverPlace(config: EtcdServerConfig, advertised: readonly stri
         peerURLs: advertised,
         initialMembers: [],
       };
+      return { identity, peers: attrs.raftMembers };
     }
     if (Date.now() > deadline) {
       throw new CommandLineError(`cannot fetch cluster info from peer urls ${others.join(',')}`, '--initial-cluster');
