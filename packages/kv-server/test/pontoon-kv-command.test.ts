@@ -69,6 +69,11 @@ describe('pontoon-kv command', () => {
     // One process: the pid the supervisor holds is Node running the member, not a wrapper.
     expect(commandLineOf(pid)).toMatch(/^node .*src\/main\.ts/);
     expect(first.log()).toMatch(/etcdserver: published \{Name:one ClientURLs:\[http:\/\/127\.0\.0\.1:\d+\]\} to cluster [0-9a-f]+/);
+    // Logged just after "ready to serve client requests", which is what the harness waits for.
+    const deadline = Date.now() + 30_000;
+    while (!first.log().includes('etcdserver/api: enabled capabilities for version 3.4') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(first.log()).toContain('etcdserver/api: enabled capabilities for version 3.4');
 
     for (const base of [metrics, client]) {

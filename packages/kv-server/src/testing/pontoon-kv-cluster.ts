@@ -34,6 +34,8 @@ export interface PontoonKvClusterOptions {
   readonly extraFlags?: readonly string[];
   /** How long each member may take to log its readiness (default 90 s: the machine is slow). */
   readonly readyTimeoutMs?: number;
+  /** `https` for client and peer URLs (with --auto-tls/--peer-auto-tls or certificate flags). Default `http`. */
+  readonly scheme?: 'http' | 'https';
   /** Where the data directories go (default: a new temporary directory). */
   readonly dir?: string;
 }
@@ -96,11 +98,12 @@ export async function startPontoonKvCluster(options: PontoonKvClusterOptions = {
   const clusterToken = options.clusterToken ?? 'pontoon-test';
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pontoon-kv-cluster-'));
   const specs: Array<{ name: string; clientUrl: string; peerUrl: string; metricsUrl: string; dataDir: string }> = [];
+  const scheme = options.scheme ?? 'http';
   for (let i = 0; i < size; i++) {
     specs.push({
       name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${await freePort()}`,
-      peerUrl: `http://127.0.0.1:${await freePort()}`,
+      clientUrl: `${scheme}://127.0.0.1:${await freePort()}`,
+      peerUrl: `${scheme}://127.0.0.1:${await freePort()}`,
       metricsUrl: `http://127.0.0.1:${await freePort()}`,
       dataDir: path.join(dir, `m${i}.etcd`),
     });
