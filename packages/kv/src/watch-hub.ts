@@ -216,6 +216,17 @@ export class WatchHub {
 
   private run(): void {
     if (this.closed) return;
+    try {
+      this.catchUp();
+    } catch (err) {
+      // The store is closed while a snapshot replaces its file (it tells restored() when it is
+      // back, which sends every watcher to catch up again) or for good: nothing to read now.
+      if (err instanceof StoreClosedError) return;
+      throw err;
+    }
+  }
+
+  private catchUp(): void {
     const current = this.store.revision;
     for (const w of this.victims.retry()) {
       if (w.canceled) continue;

@@ -8,9 +8,13 @@
  * against the final history for etcd's six guarantees. At the end the members must agree
  * (HashKV at the same revision).
  *
+ * A second set of schedules runs lease grants, puts under leases, keepalives and revokes on
+ * random members under the same faults: the members' lease tables must agree, no key may outlive
+ * its lease, and once keepalives stop the leader must expire every lease through the log.
+ *
  * Fixed seeds plus fresh ones each run (printed). More on demand:
  *   PONTOON_KV_SIM_SCHEDULES=3000 npx -y pnpm@10 exec vitest run packages/kv/test/kv-member.sim.test.ts
- * One seed: PONTOON_KV_SIM_SEED=<seed> (same command).
+ * One seed: PONTOON_KV_SIM_SEED=<seed> (same command). Lease schedules: PONTOON_KV_SIM_LEASE_SCHEDULES.
  */
 import { checkLinearizability, formatCounterexample } from '@pontoon/sim';
 import type { Operation } from '@pontoon/sim';
@@ -27,7 +31,7 @@ import { SIM_ELECTION_TICKS, SIM_TICK_MS, SimKvCluster, type SimKvNode } from '.
 
 const FIXED_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const REPLAY = process.env.PONTOON_KV_SIM_SEED;
-const SCHEDULES = REPLAY === undefined ? Number(process.env.PONTOON_KV_SIM_SCHEDULES ?? 300) : 1;
+const SCHEDULES = REPLAY === undefined ? Math.max(Number(process.env.PONTOON_KV_SIM_SCHEDULES ?? 300), FIXED_SEEDS.length) : 1;
 const KEYS = ['a', 'b', 'c'];
 const CLIENTS = 3;
 const OPS_PER_CLIENT = 10;
@@ -55,7 +59,7 @@ interface WatchLog {
   current: { member: KvMember; watchId: number } | undefined;
 }
 
-async function runSchedule(seed: number, baseDir: string): Promise<ScheduleReport> {
+async function runSchedule(seed: number, baseDir: string, mode: 'kv' | 'leases' = 'kv'): Promise<ScheduleReport> {
   const dir = await mkdtemp(join(baseDir, `s${seed}-`));
   const cluster = new SimKvCluster({ seed, dir, lossRate: 0, snapshot: seed % 3 === 0 && process.env.NOSNAP === undefined ? { everyEntries: 20, keepEntries: 5 } : false });
   const rand = cluster.rand.derive('test');
@@ -109,6 +113,10 @@ async function runSchedule(seed: number, baseDir: string): Promise<ScheduleRepor
         if (up.length === 0) continue;
         const node = rand.pick(up);
         const member = node.member!;
+        if (mode === 'leases') {
+          await leaseStep(member, clientId, i, node.id);
+          continue;
+        }
         const key = rand.pick(KEYS);
         const roll = rand.between(0, 99);
         const value = `c${clientId}-${i}`;
@@ -130,6 +138,21 @@ async function runSchedule(seed: number, baseDir: string): Promise<ScheduleRepor
         }
         history.push({ clientId, input, call, return: sched.now(), outcome: 'ok', output: outcome.output });
       }
+    };
+
+    // Leases: grants, puts under them, keepalives and revokes on random members, answers ignored
+    // (their end state is checked below, not a history).
+    const granted: bigint[] = [];
+    const leaseStep = async (member: KvMember, clientId: number, i: number, nodeId: number): Promise<void> => {
+      const roll = rand.between(0, 99);
+      const lease = granted.length > 0 ? rand.pick(granted) : undefined;
+      const op = (async (): Promise<unknown> => {
+        if (roll < 25 || lease === undefined) return granted.push((await member.leaseGrant(1)).id);
+        if (roll < 60) return member.put(`l/${clientId}-${i}`, 'x', { lease });
+        if (roll < 90) return member.leaseKeepAliveOnce(lease);
+        return member.leaseRevoke(lease);
+      })();
+      await Promise.race([op.catch(() => undefined), ended.get(nodeId)!.promise]);
     };
 
     const nemesis = async (): Promise<void> => {
@@ -224,6 +247,27 @@ async function runSchedule(seed: number, baseDir: string): Promise<ScheduleRepor
     const canonical = stores[0]!.changesBetween(1, revision);
     let watchEvents = 0;
     for (const [id, log] of watches) watchEvents += checkWatchStream(seed, id, log, canonical, revision);
+
+    if (mode === 'leases') {
+      // The lease tables agree, and no key outlives its lease.
+      const leaseTable = (i: number): string => JSON.stringify(stores[i]!.leases().map((l) => `${l.id}:${l.ttl}`));
+      for (let i = 1; i < stores.length; i++) expect(leaseTable(i), `seed ${seed}: lease tables differ`).toBe(leaseTable(0));
+      const orphans = (i: number): string[] => {
+        const live = new Set(stores[i]!.leases().map((l) => l.id));
+        return stores[i]!.range({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) }).kvs.filter((kv) => kv.lease !== 0n && !live.has(kv.lease)).map((kv) => text(kv.key));
+      };
+      for (let i = 0; i < stores.length; i++) expect(orphans(i), `seed ${seed}: keys whose lease is gone`).toEqual([]);
+      // With no keepalive any more, the leader expires every lease, through the log: every
+      // member ends with none, and with no key attached to one.
+      const allExpired = (): boolean => stores.every((st) => st.leases().length === 0);
+      await sched.run(sched.now() + 200 * ELECTION_MS, allExpired);
+      expect(allExpired(), `seed ${seed}: leases left unexpired: ${leaseTable(0)}`).toBe(true);
+      for (let i = 0; i < stores.length; i++) {
+        expect(stores[i]!.range({ key: Buffer.from('l/'), rangeEnd: Buffer.from('l0') }).kvs, `seed ${seed}: lease keys left`).toEqual([]);
+      }
+      // `operations` counts the leases granted.
+      return { operations: granted.length, unknownOutcomes: 0, verdict: 'ok', faults, watchEvents };
+    }
 
     const result = await checkLinearizability(etcdKvModel, history, { timeoutMs: 20_000 });
     if (result.verdict === 'illegal') {
@@ -350,4 +394,31 @@ it(`KvMember clusters under faults: ${SCHEDULES} schedules, linearizable with re
   expect(totals.undecided).toBeLessThanOrEqual(Math.floor(seeds.length / 100));
   // The faults must leave room for work: most operations complete.
   expect(totals.operations).toBeGreaterThan(seeds.length * CLIENTS * 2);
+});
+
+const LEASE_SCHEDULES = REPLAY === undefined ? Number(process.env.PONTOON_KV_SIM_LEASE_SCHEDULES ?? 30) : 0;
+
+it(`leases under the same faults: ${LEASE_SCHEDULES} schedules, tables agree, no key outlives its lease, the leader expires all`, { timeout: 600_000 }, async () => {
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const baseDir = await mkdtemp(join(base, 'kv-sim-lease-'));
+  const fresh = Math.floor(Math.random() * 2 ** 31);
+  const seeds = [101, 102, 103, ...Array.from({ length: Math.max(0, LEASE_SCHEDULES - 3) }, (_, i) => fresh + i)].slice(0, LEASE_SCHEDULES);
+  if (seeds.length > 0) console.log(`kv sim leases: fixed seeds 101..103, fresh seeds from ${fresh}`);
+  let ran = 0;
+  let granted = 0;
+  try {
+    for (const seed of seeds) {
+      try {
+        granted += (await runSchedule(seed, baseDir, 'leases')).operations;
+      } catch (err) {
+        throw new Error(`kv lease sim failed at seed ${seed}: ${(err as Error).message}`, { cause: err });
+      }
+      ran++;
+    }
+  } finally {
+    await rm(baseDir, { recursive: true, force: true });
+  }
+  expect(ran).toBe(seeds.length);
+  if (seeds.length > 0) console.log(`kv sim leases: ${ran} schedules, ${granted} leases granted`);
+  expect(granted).toBeGreaterThanOrEqual(seeds.length);
 });
