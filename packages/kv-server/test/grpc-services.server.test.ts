@@ -157,6 +157,31 @@ describe('KV', () => {
   });
 });
 
+describe('Auth', () => {
+  it('AuthStatus (etcd 3.5) answers auth disabled with a filled header; the rest is UNIMPLEMENTED', async () => {
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      clients[1]!.makeUnaryRequest(
+        '/etcdserverpb.Auth/AuthStatus',
+        () => Buffer.alloc(0),
+        (x: Buffer) => x,
+        {},
+        new grpc.Metadata(),
+        { deadline: Date.now() + 5000 },
+        (err, r) => (err ? reject(err) : resolve(r!)),
+      );
+    });
+    // AuthStatusResponse{header = 1, enabled = 2, authRevision = 3}: CompactionResponse has the
+    // same field 1, so its decoder reads the header; nothing else may be on the wire (disabled).
+    const asCompaction = services.KV.Compact.responseDeserialize(bytes);
+    expect(asCompaction.header!.cluster_id).toBe(cluster.ids.clusterId.toString());
+    expect(Number(asCompaction.header!.revision)).toBeGreaterThan(0);
+    expect(bytes[0]).toBe(0x0a);
+    expect(bytes.length).toBe(2 + bytes[1]!);
+    const other = await callUnary(clients[1]!, services.Auth.UserList, {});
+    expect(other).toMatchObject({ ok: false, code: grpc.status.UNIMPLEMENTED });
+  });
+});
+
 describe('Watch', () => {
   it('several watches on one stream: client-chosen and automatic ids, events, progress, cancel', async () => {
     const w = openWatch(clients[2]!);

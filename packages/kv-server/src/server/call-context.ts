@@ -25,12 +25,14 @@ export interface ServerContext {
   readonly closed: AbortSignal;
 }
 
-/** etcd's learner check (v3rpc/interceptor.go): a learner serves only these, plus serializable reads. */
-const LEARNER_METHODS = new Set(['Status', 'MemberList', 'MemberPromote', 'Alarm', 'Snapshot', 'HashKV', 'Hash', 'Defragment', 'MoveLeader']);
-
+/**
+ * etcd's interceptor checks (v3rpc/interceptor.go): a learner serves Status and serializable
+ * Range only (isRPCSupportedForLearner), and no stream at all; `hasleader` metadata asks for
+ * NoLeader rather than a wait when no leader is known.
+ */
 function checkInterceptors(ctx: ServerContext, method: string, metadata: grpc.Metadata, serializable: boolean): void {
   const m = ctx.member.raft.membership();
-  if (m.learners.includes(ctx.member.id) && !LEARNER_METHODS.has(method) && !serializable) {
+  if (m.learners.includes(ctx.member.id) && method !== 'Status' && !(method === 'Range' && serializable)) {
     throw new EtcdError('NotSupportedForLearner');
   }
   const want = metadata.get(REQUIRE_LEADER_METADATA.key);

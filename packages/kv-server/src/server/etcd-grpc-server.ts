@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_MAX_REQUEST_BYTES, type KvMember } from '@pontoon/kv';
 import { loadEtcdProtos } from '../etcd-protos.js';
 import { Alarms } from './alarms.js';
+import { registerAuthStatus } from './auth-status.js';
 import type { ServerContext } from './call-context.js';
 import { etcdIdOf, type EtcdIds } from './etcd-ids.js';
 import { kvService } from './kv-service.js';
@@ -77,8 +78,9 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
   server.addService(services.Cluster, clusterService(ctx));
   server.addService(services.Maintenance, maintenanceService(ctx));
   // etcd 3.4's Auth service without users or roles: every method answers UNIMPLEMENTED
-  // (grpc-js's answer for a method without a handler).
+  // (grpc-js's answer for a method without a handler), and 3.5's AuthStatus says disabled.
   server.addService(services.Auth, {});
+  registerAuthStatus(server, ctx);
   server.addService(services.Lock, lockService(ctx));
   server.addService(services.Election, electionService(ctx));
   server.addService(services.Health, healthService(ctx));
