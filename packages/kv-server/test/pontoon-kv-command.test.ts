@@ -31,12 +31,27 @@ function commandLineOf(pid: number): string {
   return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 }
 
+/** Every member process a test started: killed after the file even when an assertion failed. */
+const started: import('node:child_process').ChildProcess[] = [];
+
+async function start(flags: string[], cwd: string): Promise<{ process: import('node:child_process').ChildProcess; log: () => string }> {
+  const member = await startPontoonKv(flags, { cwd, readyTimeoutMs: READY_MS });
+  started.push(member.process);
+  return member;
+}
+
 describe('pontoon-kv command', () => {
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pontoon-kv-command-'));
   });
-  afterAll(() => {
+  afterAll(async () => {
+    for (const child of started) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited(child);
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -64,7 +79,7 @@ describe('pontoon-kv command', () => {
       `--initial-cluster=one=${peer}`,
       `--listen-metrics-urls=${metrics}`,
     ];
-    const first = await startPontoonKv(flags, { cwd: dir, readyTimeoutMs: READY_MS });
+    const first = await start(flags, dir);
     const pid = first.process.pid!;
     // One process: the pid the supervisor holds is Node running the member, not a wrapper.
     expect(commandLineOf(pid)).toMatch(/^node .*src\/main\.ts/);
@@ -91,7 +106,7 @@ describe('pontoon-kv command', () => {
     expect(first.log()).toContain('received terminated signal, shutting down');
 
     // A restart reopens the data: same member, and SIGKILL ends that very pid.
-    const second = await startPontoonKv(flags, { cwd: dir, readyTimeoutMs: READY_MS });
+    const second = await start(flags, dir);
     expect(second.log()).toContain('restarting local member');
     second.process.kill('SIGKILL');
     expect(await exited(second.process)).toEqual({ code: null, signal: 'SIGKILL' });
@@ -106,7 +121,7 @@ describe('pontoon-kv command', () => {
   it('with no flags starts a one-member cluster on 127.0.0.1:2379 with its data in ./default.etcd', async () => {
     // etcd's defaults need ports 2379 and 2380: skip nothing, but fail clearly if they are taken.
     const cwd = fs.mkdtempSync(path.join(dir, 'defaults-'));
-    const started = await startPontoonKv([], { cwd, readyTimeoutMs: READY_MS });
+    const started = await start([], cwd);
     try {
       expect(started.log()).toContain('published {Name:default ClientURLs:[http://localhost:2379]} to cluster cdf818194e3a8c32');
       const health = await fetch('http://127.0.0.1:2379/health');
