@@ -91,3 +91,12 @@ export class DataDirMismatchError extends PontoonError {
     this.mismatch = mismatch;
   }
 }
+
+/** A snapshot file that cannot be read, verified or restored; `message` says which and why. */
+export class SnapshotFileError extends PontoonError {
+  readonly file: string;
+  constructor(file: string, message: string) {
+    super('ERR_SNAPSHOT_FILE', message);
+    this.file = file;
+  }
+}

@@ -145,7 +145,7 @@ export class PeerPort {
         const handler = this.handler;
         if (handler === undefined) throw new PeerUnreachableError(0);
         const response = await handler(request, abort.signal);
-        return encodeResponse(request, response);
+        return packr.pack({ ok: true, value: response });
       })
       .catch((err: unknown) => packr.pack({ ok: false, error: toWireError(err) }))
       .then((answer) => {
@@ -219,14 +219,14 @@ export class TcpPeerLink implements KvPeerLink {
       } catch {
         signal?.throwIfAborted();
         // The connection broke after the request went out. A lease request changes nothing and
-        // may be sent again; a proposal may already be in the leader's log, so sending it again
-        // could apply it twice: its outcome is unknown, etcd's "request timed out".
-        if (request.kind === 'propose') throw new RequestTimeoutError(`member ${to} went away before answering`);
+        // may be sent again; a membership change may already be in the leader's log, so sending
+        // it again could apply it twice: its outcome is unknown, etcd's "request timed out".
+        if (request.kind === 'changeMembership') throw new RequestTimeoutError(`member ${to} went away before answering`);
         throw new PeerUnreachableError(to);
       }
       const answer = packr.unpack(payload) as { ok: true; value: unknown } | { ok: false; error: WireError };
       if (!answer.ok) throw fromWireError(answer.error);
-      return decodeResponse(request, answer.value) as PeerResponse<R['kind']>;
+      return answer.value as PeerResponse<R['kind']>;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
@@ -274,25 +274,6 @@ export class PeerDialer {
     for (const id of [...this.forwarders.keys()]) this.remove(id);
     for (const s of this.sockets) s.destroy();
   }
-}
-
-function encodeResponse(request: PeerRequest, response: PeerResponse): Buffer {
-  if (request.kind === 'propose') {
-    const { result, appliedIndex } = response as PeerResponse<'propose'>;
-    // A command that failed by etcd's rules answers an error object inside the result.
-    const wire = result !== undefined && !result.ok ? { ok: false, error: toWireError(result.error) } : result;
-    return packr.pack({ ok: true, value: { result: wire, appliedIndex } });
-  }
-  return packr.pack({ ok: true, value: response });
-}
-
-function decodeResponse(request: PeerRequest, value: unknown): PeerResponse {
-  if (request.kind !== 'propose') return value as PeerResponse;
-  const { result, appliedIndex } = value as { result: { ok: boolean; error?: WireError } | undefined; appliedIndex: number };
-  if (result !== undefined && !result.ok) {
-    return { result: { ok: false, error: fromWireError(result.error!) as never }, appliedIndex };
-  }
-  return { result: result as PeerResponse<'propose'>['result'], appliedIndex };
 }
 
 function frame(payload: Buffer | Uint8Array): Buffer {

@@ -7,6 +7,7 @@ import { forceNewCluster, type Member, type Transport } from '@pontoon/raft';
 import { KvMember, KvStateMachine, openKvMember } from '@pontoon/kv';
 import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { TcpTransport } from '@pontoon/transport-tcp';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyBootstrap } from '../cli/bootstrap-check.js';
 import type { EtcdServerConfig } from '../cli/server-config.js';
@@ -14,7 +15,8 @@ import { checkDataDirIdentity } from '../data-dir-identity.js';
 import { CommandLineError } from '../errors.js';
 import { computeMemberId, formatMemberId } from '../member-id.js';
 import type { EtcdLog } from './etcd-log.js';
-import { MemberDirectory, addressText, hostPortOf, raftIdOf, type MemberRecord } from './member-directory.js';
+import { addressText, hostPortOf } from './member-directory.js';
+import { ReplicatedEtcdIds, raftIdOfMemberId as raftIdOf, type EtcdMemberRecord } from '../server/etcd-ids.js';
 import { memberDir, readMemberIdentity, writeMemberIdentity, type MemberIdentity } from './member-identity.js';
 import { PeerDialer, PeerPort, TcpPeerLink, type PeerTls, type PublishedAttributes } from './peer-port.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -22,12 +24,13 @@ import type { TlsMaterial } from './tls-material.js';
 /** A running member and what it needs to be stopped. */
 export interface StartedMember {
   readonly member: KvMember;
-  readonly directory: MemberDirectory;
+  /** The cluster's members table (replicated through the log; MemberAdd and publishing write it). */
+  readonly ids: ReplicatedEtcdIds;
   readonly identity: MemberIdentity;
   /** Whether the data directory existed (a restart) rather than being bootstrapped now. */
   readonly restarted: boolean;
-  /** Asks every member for its attributes (name, client URLs) until all are known or `signal` aborts. */
-  learnPeers(signal: AbortSignal): Promise<void>;
+  /** This member's record, as it publishes it (name and client URLs). */
+  readonly self: EtcdMemberRecord;
   close(): Promise<void>;
 }
 
@@ -50,9 +53,16 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
   let identity: MemberIdentity;
   let initialMembers: Member[] | undefined;
   let joining = false;
+  /** The members a joining member learned of: its transport must know them before the leader calls. */
+  let knownPeers: ReadonlyArray<{ raftId: number; address: string }> = [];
   if (stored !== undefined) {
     checkDataDirIdentity(stored, { dataDir: config.dataDir, name: config.name, initialClusterToken: config.initialClusterToken });
     identity = stored;
+    // A data directory made by `snapshot restore` has the store but no Raft log yet: the member
+    // bootstraps the restored cluster's membership, as a new member would.
+    if (!existsSync(join(memberDir(config.dataDir), 'raft'))) {
+      initialMembers = stored.initialMembers.map((m) => ({ id: raftIdOf(m.id), address: peerAddress(m.peerURLs) }));
+    }
     log.info('etcdserver', 'restarting local member', {
       'local-member-id': formatMemberId(stored.memberId),
       'cluster-id': formatMemberId(stored.clusterId),
@@ -71,27 +81,27 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     };
     initialMembers = ids.members.map((m) => ({ id: raftIdOf(m.id), address: peerAddress(m.peerUrls) }));
   } else {
-    identity = await discoverPlace(config, advertised, peerTls, log);
+    const place = await discoverPlace(config, advertised, peerTls, log);
+    identity = place.identity;
+    knownPeers = place.peers.filter((p) => p.raftId !== place.identity.raftId);
     joining = true;
   }
 
-  const directory = new MemberDirectory(
-    identity.clusterId,
-    identity.initialMembers.map((m) => ({
-      id: m.id,
-      raftId: raftIdOf(m.id),
-      name: m.id === identity.memberId ? config.name : m.name,
-      peerURLs: m.peerURLs,
-      clientURLs: m.id === identity.memberId ? config.advertiseClientUrls : [],
-    })),
-  );
-  directory.setMember({
+  const initialRecords: EtcdMemberRecord[] = identity.initialMembers.map((m) => ({
+    id: m.id,
+    raftId: raftIdOf(m.id),
+    name: m.id === identity.memberId ? config.name : m.name,
+    peerURLs: m.peerURLs,
+    clientURLs: m.id === identity.memberId ? config.advertiseClientUrls : [],
+  }));
+  const self: EtcdMemberRecord = {
     id: identity.memberId,
     raftId: identity.raftId,
     name: config.name,
     peerURLs: identity.peerURLs,
     clientURLs: config.advertiseClientUrls,
-  });
+  };
+  let ids: ReplicatedEtcdIds | undefined;
 
   const transportLog = log.logger('rafthttp');
   const tcp = new TcpTransport({
@@ -106,7 +116,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     return {
       clusterId: identity.clusterId,
       raftMembers: m === undefined ? [] : [...m.addresses].map(([raftId, address]) => {
-        const etcdId = directory.byRaftId(raftId)?.id;
+        const etcdId = ids?.members().find((r) => r.raftId === raftId)?.id;
         return { raftId, address, ...(etcdId === undefined ? {} : { etcdId }) };
       }),
       id: identity.memberId,
@@ -131,6 +141,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     const addressOf = (raftId: number): string | undefined => member?.raft.membership().addresses.get(raftId) ?? initialMembers?.find((m) => m.id === raftId)?.address;
     const link = new TcpPeerLink(ports, addressOf, peerTls);
     const transport: Transport = dialer === undefined ? tcp : tlsDialingTransport(tcp, dialer);
+    for (const p of knownPeers) transport.addPeer(p.raftId, p.address);
 
     const dir = memberDir(config.dataDir);
     const tickMs = config.heartbeatIntervalMs;
@@ -144,13 +155,9 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
       kv.close();
       const result = await forceNewCluster(logStore, { id: identity.raftId, address: peerAddress(identity.peerURLs), appliedIndex });
       log.warn('etcdserver', 'forcing restart member', {
-        'removed-members': result.removed.map((r) => formatMemberId(directory.byRaftId(r)?.id ?? BigInt(r))),
+        'removed-members': result.removed.map(String),
         'discarded-entries': result.discarded,
       });
-      for (const r of result.removed) {
-        const rec = directory.byRaftId(r);
-        if (rec !== undefined) directory.removeMember(rec.id);
-      }
     }
     member = await openKvMember({
       id: identity.raftId,
@@ -176,17 +183,13 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
     });
     const started = member;
     if (stored === undefined) await writeMemberIdentity(config.dataDir, identity);
-    started.raft.on('membershipChanged', ({ membership }) => {
-      for (const rec of directory.members()) {
-        if (!membership.voters.includes(rec.raftId) && !membership.learners.includes(rec.raftId)) directory.removeMember(rec.id);
-      }
-    });
+    ids = new ReplicatedEtcdIds(started, identity.clusterId, initialRecords);
     return {
       member: started,
-      directory,
+      ids,
       identity,
+      self,
       restarted: stored !== undefined,
-      learnPeers: (signal) => learnPeers(started, directory, link, signal),
       close: async () => {
         await started.close();
         await closeAll();
@@ -211,7 +214,12 @@ function peerAddress(peerUrls: readonly string[]): string {
  * advertised peer address (a member is added with `etcdctl member add` before it starts, as
  * with etcd).
  */
-async function discoverPlace(config: EtcdServerConfig, advertised: readonly string[], peerTls: PeerTls | undefined, log: EtcdLog): Promise<MemberIdentity> {
+async function discoverPlace(
+  config: EtcdServerConfig,
+  advertised: readonly string[],
+  peerTls: PeerTls | undefined,
+  log: EtcdLog,
+): Promise<{ identity: MemberIdentity; peers: ReadonlyArray<{ raftId: number; address: string }> }> {
   const own = peerAddress(advertised);
   const others: string[] = [];
   for (const part of config.initialCluster.split(',')) {
@@ -237,7 +245,7 @@ async function discoverPlace(config: EtcdServerConfig, advertised: readonly stri
       }
       const memberId = self.etcdId ?? computeMemberId(advertised, '');
       log.info('etcdserver', 'joining existing cluster', { 'local-member-id': formatMemberId(memberId), 'cluster-id': formatMemberId(attrs.clusterId) });
-      return {
+      const identity: MemberIdentity = {
         name: config.name,
         memberId,
         clusterId: attrs.clusterId,
@@ -246,35 +254,12 @@ async function discoverPlace(config: EtcdServerConfig, advertised: readonly stri
         peerURLs: advertised,
         initialMembers: [],
       };
+      return { identity, peers: attrs.raftMembers };
     }
     if (Date.now() > deadline) {
       throw new CommandLineError(`cannot fetch cluster info from peer urls ${others.join(',')}`, '--initial-cluster');
     }
     await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Learns the other members' names and client URLs from them (etcd's published attributes). */
-async function learnPeers(member: KvMember, directory: MemberDirectory, link: TcpPeerLink, signal: AbortSignal): Promise<void> {
-  while (!signal.aborted) {
-    const membership = member.raft.membership();
-    let missing = 0;
-    for (const raftId of [...membership.voters, ...membership.learners]) {
-      if (raftId === member.id) continue;
-      const known = directory.byRaftId(raftId);
-      if (known !== undefined && known.name !== '' && known.clientURLs.length > 0) continue;
-      const address = membership.addresses.get(raftId);
-      const attrs = address === undefined ? undefined : await link.attributesAt(address, signal);
-      if (attrs === undefined || raftIdOf(attrs.id) !== raftId) {
-        missing++;
-        continue;
-      }
-      const record: MemberRecord = { id: attrs.id, raftId, name: attrs.name, peerURLs: attrs.peerURLs, clientURLs: attrs.clientURLs };
-      if (known !== undefined && known.id !== attrs.id) directory.removeMember(known.id);
-      directory.setMember(record);
-    }
-    if (missing === 0) return;
-    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 

@@ -12,3 +12,11 @@ export {
 export { parseEtcdctlJson, runEtcdctl, type EtcdctlResult } from './etcdctl.js';
 export { freePort } from './free-port.js';
 export { EtcdNotInstalledError, EtcdStartError } from '../errors.js';
+export {
+  PONTOON_KV_BIN,
+  startPontoonKv,
+  startPontoonKvCluster,
+  type PontoonKvCluster,
+  type PontoonKvClusterOptions,
+  type PontoonKvMember,
+} from './pontoon-kv-cluster.js';

@@ -1,0 +1,117 @@
+/**
+ * A client URL as etcd serves it: gRPC (HTTP/2) and, on the same port, HTTP/1.1 for `/health`,
+ * `/metrics` and `/version` (etcd multiplexes them with cmux). gRPC connections are relayed to
+ * the gRPC server listening on a loopback port of this process; HTTP/1.1 requests are answered
+ * here. A plain connection is told apart by the HTTP/2 preface (`PRI * HTTP/2.0`); with TLS
+ * the port terminates TLS (ALPN `h2` and `http/1.1`, client certificates checked against
+ * `--trusted-ca-file` with `--client-cert-auth`) and routes on the protocol ALPN chose.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { TlsMaterial } from './tls-material.js';
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0', 'latin1');
+
+export interface ClientPortOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Where the gRPC server listens (loopback, plain). */
+  readonly grpcAddress: { host: string; port: number };
+  readonly tls?: TlsMaterial;
+  /** Answers `/health`, `/metrics`, `/version`. */
+  readonly http: http.RequestListener;
+}
+
+/** One listening client URL. */
+export class ClientPort {
+  private server: net.Server | undefined;
+  private readonly httpServer: http.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly options: ClientPortOptions) {
+    this.httpServer = http.createServer(options.http);
+  }
+
+  async listen(): Promise<void> {
+    const o = this.options;
+    const server =
+      o.tls === undefined
+        ? net.createServer((s) => this.sniff(s))
+        : tls.createServer(
+            {
+              cert: o.tls.cert,
+              key: o.tls.key,
+              ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
+              requestCert: o.tls.clientCertAuth,
+              rejectUnauthorized: o.tls.clientCertAuth,
+              ALPNProtocols: ['h2', 'http/1.1'],
+              minVersion: 'TLSv1.2',
+            },
+            (s) => (s.alpnProtocol === 'h2' ? this.relay(s, Buffer.alloc(0)) : this.sniff(s)),
+          );
+    server.on('connection', (s: net.Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+      s.on('error', () => s.destroy());
+    });
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    this.httpServer.close();
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private sniff(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const maybeH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (maybeH2 && head.length < H2_PREFACE.length) return;
+      socket.off('data', onData);
+      socket.pause();
+      if (maybeH2) {
+        this.relay(socket, head);
+      } else {
+        socket.unshift(head);
+        this.httpServer.emit('connection', socket);
+        socket.resume();
+      }
+    };
+    socket.on('data', onData);
+  }
+
+  private relay(inbound: net.Socket, head: Buffer): void {
+    this.sockets.add(inbound);
+    inbound.once('close', () => this.sockets.delete(inbound));
+    const outbound = net.connect(this.options.grpcAddress);
+    outbound.setNoDelay(true);
+    this.sockets.add(outbound);
+    outbound.once('close', () => this.sockets.delete(outbound));
+    outbound.on('error', () => inbound.destroy());
+    inbound.on('error', () => outbound.destroy());
+    inbound.once('close', () => outbound.destroy());
+    outbound.once('close', () => inbound.destroy());
+    outbound.once('connect', () => {
+      if (head.length > 0) outbound.write(head);
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+      inbound.resume();
+    });
+  }
+}
