@@ -71,11 +71,14 @@ class StreamingTransport implements Transport {
     let sink: SnapshotSink | undefined;
     let ok = false;
     try {
-      const link = (): StreamingTransport | undefined => {
-        const dst = this.cluster.transportOf(to);
-        return dst !== undefined && dst.alive && this.alive && this.cluster.network.linked(this.id, to) ? dst : undefined;
-      };
+      // The stream is a connection to one incarnation of the receiver: it dies with it, and a
+      // restarted receiver never hears the rest of a stream begun before its crash.
       await this.cluster.delay();
+      const receiver = this.cluster.transportOf(to);
+      const link = (): StreamingTransport | undefined =>
+        receiver !== undefined && receiver === this.cluster.transportOf(to) && receiver.alive && this.alive && this.cluster.network.linked(this.id, to)
+          ? receiver
+          : undefined;
       sink = await link()?.receiverFor(message);
       if (sink === undefined) return;
       for await (const chunk of source.chunks()) {
@@ -157,6 +160,10 @@ export interface SimKvNode {
   kv: KvStateMachine | undefined;
   transport: StreamingTransport | undefined;
   link: SimPeerLink | undefined;
+  /** The crashed incarnation's store winding down (see KvStateMachine.settled). */
+  settling: Promise<void>;
+  /** A restart waiting for that. */
+  starting: Promise<void> | undefined;
 }
 
 export interface SimKvClusterOptions {
@@ -194,6 +201,8 @@ export class SimKvCluster {
         kv: undefined,
         transport: undefined,
         link: undefined,
+        settling: Promise.resolve(),
+        starting: undefined,
       });
     }
   }
@@ -236,13 +245,23 @@ export class SimKvCluster {
     // incarnation's objects (its timers are dead; its log writes never complete).
     void member.close().catch(() => undefined);
     n.kv!.close();
+    // The dead process's file operations end here in a real crash; in this one process they end
+    // at their next step, and the next incarnation opens the files only after that.
+    n.settling = n.kv!.settled();
     n.kv = undefined;
+  }
+
+  /** Resolves once no crashed incarnation's file operation runs (before removing the files). */
+  async settled(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.settling));
   }
 
   async restart(id: number): Promise<void> {
     const n = this.node(id);
     if (n.member !== undefined) return;
-    await this.startNode(n);
+    // Two restarts of one crashed node (a fault's end, the final healing) start it once.
+    n.starting ??= this.startNode(n).finally(() => (n.starting = undefined));
+    await n.starting;
   }
 
   setClockRate(id: number, rate: number): void {
@@ -256,6 +275,7 @@ export class SimKvCluster {
     const clock = new NodeClock(this.scheduler, this.rand.between(0, 1_000_000));
     if (n.clockRate !== 1) clock.setRate(n.clockRate);
     n.clock = clock;
+    await n.settling;
     const logStore: LogStore = n.disk.open(clock);
     const transport = new StreamingTransport(this, this.network.attach(n.id, clock), n.id, clock);
     const link = new SimPeerLink(this, n.id);
