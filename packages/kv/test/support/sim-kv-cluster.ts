@@ -6,13 +6,17 @@
  * as applied). SimCluster hosts in-memory state machines only, so this harness builds its own
  * cluster from the sim's parts; the sim's transport does not stream snapshots, so this file adds
  * that over the same network.
+ *
+ * The store's snapshot path does real file I/O (a copy, chunks, fsyncs, renames); virtual time
+ * stands still until each such operation settles (Scheduler.hold), so a seed replays the same
+ * schedule on an idle machine and on a loaded one.
  */
 import type { LogStore, Message, SnapshotPolicy, SnapshotSink, SnapshotStatus, SnapshotSource, SnapshotStreamHandler, Transport } from '@pontoon/raft';
 import { NodeClock, Scheduler, SimDisk, SimNetwork, SimRandom } from '@pontoon/sim';
 import type { SimTransport } from '@pontoon/sim';
 import { join } from 'node:path';
 import { KvMember } from '../../src/kv-member.js';
-import { KvStateMachine } from '../../src/kv-state-machine.js';
+import { KvStateMachine, type KvSnapshotSink, type KvSnapshotSource } from '../../src/kv-state-machine.js';
 import { type KvPeerLink, type PeerHandler, type PeerRequest, type PeerResponse, PeerUnreachableError } from '../../src/peer-link.js';
 
 export const SIM_TICK_MS = 10;
@@ -149,6 +153,43 @@ class SimPeerLink implements KvPeerLink {
   }
 }
 
+/**
+ * `kv`, with each of its snapshot path's file operations held by the scheduler: no virtual time
+ * passes while one runs, however long the disk or a loaded machine takes.
+ */
+function holdFileIo(kv: KvStateMachine, scheduler: Scheduler): KvStateMachine {
+  const hold = <T>(p: Promise<T>): Promise<T> => scheduler.hold(p);
+  const openSnapshot = kv.openSnapshot.bind(kv);
+  const receiveSnapshot = kv.receiveSnapshot.bind(kv);
+  const installSnapshot = kv.installSnapshot.bind(kv);
+  kv.openSnapshot = async (): Promise<KvSnapshotSource> => {
+    const source = await hold(openSnapshot());
+    return {
+      position: source.position,
+      bytes: source.bytes,
+      async *chunks() {
+        const it = source.chunks()[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const next = await hold(it.next());
+            if (next.done === true) return;
+            yield next.value;
+          }
+        } finally {
+          if (it.return !== undefined) await hold(it.return());
+        }
+      },
+      close: () => hold(source.close()),
+    };
+  };
+  kv.receiveSnapshot = async (snapshot): Promise<KvSnapshotSink> => {
+    const sink = await hold(receiveSnapshot(snapshot));
+    return { write: (chunk) => hold(sink.write(chunk)), finish: () => hold(sink.finish()), abort: () => hold(sink.abort()) };
+  };
+  kv.installSnapshot = (index) => hold(installSnapshot(index));
+  return kv;
+}
+
 export interface SimKvNode {
   readonly id: number;
   readonly disk: SimDisk;
@@ -279,7 +320,7 @@ export class SimKvCluster {
     const logStore: LogStore = n.disk.open(clock);
     const transport = new StreamingTransport(this, this.network.attach(n.id, clock), n.id, clock);
     const link = new SimPeerLink(this, n.id);
-    const kv = await KvStateMachine.open(n.file, { synchronous: 'normal', verify: 'meta', minLeaseTtl: 1 });
+    const kv = holdFileIo(await KvStateMachine.open(n.file, { synchronous: 'normal', verify: 'meta', minLeaseTtl: 1 }), this.scheduler);
     const member = new KvMember(
       {
         id: n.id,
