@@ -12,6 +12,7 @@
 import { type Entry, EntryType, PontoonError } from '@pontoon/raft';
 import type Database from 'better-sqlite3';
 import { AssertionError } from 'node:assert';
+import { readdirSync, rmSync } from 'node:fs';
 import { type FileHandle, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type KvCommand, decodeCommand } from './command.js';
@@ -86,13 +87,18 @@ export class StagedSnapshotMissingError extends PontoonError {
 
 const STAGED = '.staged-';
 const COPY = '.copy-';
+const PARTIAL = '.partial-';
+/**
+ * Numbers the temporary files of every instance in this process: an instance closed and another
+ * opened on the same file (a restart in one process) never share a temporary name.
+ */
+let fileSeq = 0;
 
 export class KvStateMachine {
   readonly file: string;
   private readonly storeInstance: MvccStore;
   private readonly quotaBytes: number;
   private readonly chunkBytes: number;
-  private copies = 0;
   private closed = false;
   /**
    * sizeBytes()'s statements, prepared once per connection: db.pragma() prepares its statement
@@ -100,6 +106,8 @@ export class KvStateMachine {
    * layer's CPU in a profile of 256-put batches).
    */
   private sizeStatements: { db: Database.Database; pageCount: Database.Statement<[], number>; pageSize: Database.Statement<[], number> } | undefined;
+  /** The staging area's operations, one at a time (see staging()). */
+  private stagingQueue: Promise<void> = Promise.resolve();
 
   private constructor(file: string, store: MvccStore, options: KvStateMachineOptions) {
     this.file = file;
@@ -113,7 +121,11 @@ export class KvStateMachine {
    * its position from the meta row. A corrupt file throws KvCorruptionError naming it.
    */
   static async open(file: string, options: KvStateMachineOptions = {}): Promise<KvStateMachine> {
-    return new KvStateMachine(file, MvccStore.open(file, options), options);
+    const sm = new KvStateMachine(file, MvccStore.open(file, options), options);
+    // Left by an earlier process: its streams and copies died with it, and the copies staged at
+    // or below the live position hold nothing it lacks (those above may still be installed).
+    sm.removeLeftovers();
+    return sm;
   }
 
   /** The store, for reads (range, hashKV, leases) and for observing committed changes. */
@@ -229,7 +241,7 @@ export class KvStateMachine {
    */
   async openSnapshot(): Promise<KvSnapshotSource> {
     const store = this.store;
-    const copy = `${this.file}${COPY}${process.pid}-${++this.copies}`;
+    const copy = `${this.file}${COPY}${process.pid}-${++fileSeq}`;
     await rm(copy, { force: true });
     store.database.prepare('VACUUM INTO ?').run(copy);
     let meta;
@@ -262,24 +274,34 @@ export class KvStateMachine {
     };
   }
 
-  /** Starts receiving a snapshot into a staged file, removing any earlier staged one. */
+  /**
+   * Starts receiving a snapshot into a partial file of its own. Streams may overlap (a leader's
+   * retry, a new leader's stream for the same index) and a complete staged copy may be awaiting
+   * its install (RaftNode has recorded its index), so nothing staged is removed here: only an
+   * install makes staged copies obsolete (see installSnapshot).
+   */
   async receiveSnapshot(snapshot: KvLogPosition): Promise<KvSnapshotSink> {
-    await this.removeStaged();
+    if (this.closed) throw new StoreClosedError();
     const staged = this.stagedFile(snapshot.index);
-    const partial = `${staged}.partial`;
+    const partial = `${this.file}${PARTIAL}${process.pid}-${++fileSeq}`;
     const handle = await openFile(partial, 'w');
     let open = true;
     return {
       async write(chunk) {
         await handle.write(chunk);
       },
-      async finish() {
+      finish: async () => {
         await handle.sync();
         await handle.close();
         open = false;
-        // Only a complete, durable copy gets the staged name that installSnapshot looks for.
-        await rename(partial, staged);
-        await syncDirectory(dirname(staged));
+        // Only a complete, durable copy gets the staged name that installSnapshot looks for; a
+        // copy for the same index from another stream is replaced whole (the rename is atomic),
+        // never while an install reads it (the staging lock).
+        await this.staging(async () => {
+          if (this.closed) throw new StoreClosedError();
+          await rename(partial, staged);
+          await syncDirectory(dirname(staged));
+        });
       },
       async abort() {
         if (open) await handle.close();
@@ -295,41 +317,93 @@ export class KvStateMachine {
    * and the store reopened. Returns the installed position.
    */
   async installSnapshot(snapshotIndex: number): Promise<KvLogPosition> {
-    if (this.closed) throw new StoreClosedError();
-    const staged = this.stagedFile(snapshotIndex);
-    try {
-      await stat(staged);
-    } catch {
-      throw new StagedSnapshotMissingError(staged, snapshotIndex);
-    }
-    verifyFile(staged);
-    await this.storeInstance.replaceFile(async () => {
-      // A clean close checkpointed and removed the WAL; a stale one must never meet the new file.
-      await rm(`${this.file}-wal`, { force: true });
-      await rm(`${this.file}-shm`, { force: true });
-      await rename(staged, this.file);
-      await syncDirectory(dirname(this.file));
+    return this.staging(async () => {
+      if (this.closed) throw new StoreClosedError();
+      const staged = this.stagedFile(snapshotIndex);
+      try {
+        await stat(staged);
+      } catch {
+        throw new StagedSnapshotMissingError(staged, snapshotIndex);
+      }
+      verifyFile(staged);
+      await this.storeInstance.replaceFile(async () => {
+        // A clean close checkpointed and removed the WAL; a stale one must never meet the new file.
+        await rm(`${this.file}-wal`, { force: true });
+        await rm(`${this.file}-shm`, { force: true });
+        // Closed meanwhile: whoever opens the file next installs the staged copy, not this one.
+        if (this.closed) throw new StoreClosedError();
+        await rename(staged, this.file);
+        await syncDirectory(dirname(this.file));
+      });
+      // Copies staged for this index or an earlier one are older than the state now live.
+      await this.removeStaged((index) => index <= snapshotIndex);
+      return this.storeInstance.applied;
     });
-    return this.storeInstance.applied;
   }
 
+  /**
+   * Closes the store. An install or staged rename under way stops at its next step and leaves
+   * the store closed; settled() tells when none runs any more.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.storeInstance.close();
   }
 
+  /**
+   * Resolves once no install or staged rename of this instance runs: after close(), the point
+   * from which the files may be opened again (by a new instance in the same process).
+   */
+  async settled(): Promise<void> {
+    await this.stagingQueue;
+  }
+
   private stagedFile(index: number): string {
     return `${this.file}${STAGED}${index}`;
   }
 
-  private async removeStaged(): Promise<void> {
+  /** Runs `fn` when no other staging-area operation (a staged rename, an install) runs. */
+  private staging<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.stagingQueue.then(fn);
+    this.stagingQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Synchronous, as opening the database is: an open costs no turn of the event loop. */
+  private removeLeftovers(): void {
+    const applied = this.position().index;
     const dir = dirname(this.file);
-    const prefix = `${basename(this.file)}${STAGED}`;
-    for (const name of await readdir(dir)) {
-      if (name.startsWith(prefix)) await rm(join(dir, name), { force: true });
+    const own = `${process.pid}-`;
+    for (const name of readdirSync(dir)) {
+      const staged = stagedIndex(this.file, name);
+      const temporary = [PARTIAL, COPY].some((kind) => {
+        const prefix = `${basename(this.file)}${kind}`;
+        return name.startsWith(prefix) && !name.slice(prefix.length).startsWith(own);
+      });
+      if ((staged !== undefined && staged <= applied) || temporary) rmSync(join(dir, name), { force: true });
     }
   }
+
+  /** Removes the staged copies whose index `obsolete` accepts. */
+  private async removeStaged(obsolete: (index: number) => boolean): Promise<void> {
+    const dir = dirname(this.file);
+    for (const name of await readdir(dir)) {
+      const index = stagedIndex(this.file, name);
+      if (index !== undefined && obsolete(index)) await rm(join(dir, name), { force: true });
+    }
+  }
+}
+
+/** The index of the staged copy of `file` named `name` (undefined: not one). */
+function stagedIndex(file: string, name: string): number | undefined {
+  const prefix = `${basename(file)}${STAGED}`;
+  if (!name.startsWith(prefix)) return undefined;
+  const index = Number(name.slice(prefix.length));
+  return Number.isSafeInteger(index) && index > 0 ? index : undefined;
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -161,6 +161,8 @@ export class MvccStore {
   private readonly listeners = new Set<ChangesListener>();
   private pending: { revision: number; changes: Change[] }[] = [];
   private closed = false;
+  /** close() was called: for good, even while replaceFile() had the database closed. */
+  private disposed = false;
 
   private constructor(db: Database.Database, file: string, options: MvccStoreOptions) {
     this.file = file;
@@ -202,13 +204,15 @@ export class MvccStore {
   /**
    * Replaces the database file under the open store: closes it, runs `install` (which puts the
    * new file in place, e.g. by rename), reopens and checks it, and tells the restored listeners
-   * (the watch hub moves its watchers back to catch-up). If reopening fails the store stays closed.
+   * (the watch hub moves its watchers back to catch-up). If reopening fails the store stays closed;
+   * if close() was called meanwhile it is not reopened (StoreClosedError).
    */
   async replaceFile(install: () => Promise<void>): Promise<void> {
     this.checkOpen();
     this.db.close();
     this.closed = true;
     await install();
+    if (this.disposed) throw new StoreClosedError();
     const db = openDatabase(this.file, this.options);
     try {
       const verify = this.options.verify ?? 'quick';
@@ -424,6 +428,7 @@ export class MvccStore {
   }
 
   close(): void {
+    this.disposed = true;
     if (this.closed) return;
     this.closed = true;
     this.db.close();

@@ -282,7 +282,9 @@ async function runSchedule(seed: number, baseDir: string, mode: 'kv' | 'leases' 
     };
   } finally {
     for (const n of cluster.nodes) if (n.member !== undefined) crash(n.id);
-    await rm(dir, { recursive: true, force: true });
+    await cluster.settled();
+    // A snapshot stream cut short may still be creating or removing its partial file.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

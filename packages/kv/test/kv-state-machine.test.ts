@@ -3,7 +3,7 @@
  * point-in-time snapshots streamed and installed atomically, corruption detection, the quota.
  */
 import { type Entry, EntryType } from '@pontoon/raft';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   MvccStore,
   SpaceExceededError,
   StagedSnapshotMissingError,
+  StoreClosedError,
   WatchHub,
   encodeCommand,
   utf8,
@@ -192,6 +193,109 @@ describe('snapshots', () => {
     await source.close();
     await expect(follower.installSnapshot(1)).rejects.toBeInstanceOf(KvCorruptionError);
     expect(follower.position()).toEqual({ index: 0, term: 0 });
+  });
+});
+
+describe('snapshot staging', () => {
+  /** A leader at index 3 and its point-in-time copy, read into memory. */
+  async function leaderCopy(): Promise<{ leader: KvStateMachine; chunks: Uint8Array[] }> {
+    const leader = await machine('leader.db', { snapshotChunkBytes: 1024 });
+    leader.applyBatch(entries(1, put('a', '1'), put('b', '2'), put('a', '3')));
+    const source = await leader.openSnapshot();
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of source.chunks()) chunks.push(Buffer.from(chunk));
+    await source.close();
+    expect(chunks.length).toBeGreaterThan(1);
+    return { leader, chunks };
+  }
+
+  const tempFiles = (name: string): string[] => readdirSync(dir).filter((f) => f.startsWith(`${name}.`) && !f.endsWith('-wal') && !f.endsWith('-shm'));
+
+  // The kv sim's "members did not converge" (seed 591474909 under load): a retried stream for
+  // the same index began after the first one's copy was staged and its MsgSnap delivered, and
+  // removed that copy before RaftNode installed it: the install failed and stopped the node.
+  it('a stream that starts while a staged copy awaits its install leaves that copy installable', async () => {
+    const { leader, chunks } = await leaderCopy();
+    const follower = await machine('follower.db');
+    const first = await follower.receiveSnapshot({ index: 3, term: 1 });
+    for (const chunk of chunks) await first.write(chunk);
+    await first.finish();
+    const retry = await follower.receiveSnapshot({ index: 3, term: 1 });
+    await retry.write(chunks[0]!);
+    expect(await follower.installSnapshot(3)).toEqual({ index: 3, term: 1 });
+    expect(follower.store.hashKV()).toEqual(leader.store.hashKV());
+    await retry.abort();
+    expect(tempFiles('follower.db')).toEqual([]);
+  });
+
+  it('overlapping streams for one index each stage a whole copy', async () => {
+    const { leader, chunks } = await leaderCopy();
+    const follower = await machine('follower.db');
+    const a = await follower.receiveSnapshot({ index: 3, term: 1 });
+    const b = await follower.receiveSnapshot({ index: 3, term: 1 });
+    for (const chunk of chunks) {
+      await a.write(chunk);
+      await b.write(chunk);
+    }
+    await a.finish();
+    await b.finish();
+    expect(await follower.installSnapshot(3)).toEqual({ index: 3, term: 1 });
+    expect(follower.store.hashKV()).toEqual(leader.store.hashKV());
+    expect(tempFiles('follower.db')).toEqual([]);
+  });
+
+  it('keeps a later staged copy when installing an earlier one, and removes it once a later install covers it', async () => {
+    const { chunks } = await leaderCopy();
+    const follower = await machine('follower.db');
+    for (const index of [2, 3]) {
+      const sink = await follower.receiveSnapshot({ index, term: 1 });
+      for (const chunk of chunks) await sink.write(chunk);
+      await sink.finish();
+    }
+    await follower.installSnapshot(2);
+    expect(tempFiles('follower.db')).toEqual(['follower.db.staged-3']);
+    await follower.installSnapshot(3);
+    expect(tempFiles('follower.db')).toEqual([]);
+  });
+
+  it('a close during an install stops it: the store stays closed, the next open installs the staged copy', async () => {
+    const { leader, chunks } = await leaderCopy();
+    const follower = await machine('follower.db');
+    const sink = await follower.receiveSnapshot({ index: 3, term: 1 });
+    for (const chunk of chunks) await sink.write(chunk);
+    await sink.finish();
+    const installing = follower.installSnapshot(3);
+    follower.close();
+    await expect(installing).rejects.toBeInstanceOf(StoreClosedError);
+    await follower.settled();
+    expect(() => follower.store).toThrow(StoreClosedError);
+    const again = await machine('follower.db');
+    expect(again.position()).toEqual({ index: 0, term: 0 });
+    expect(await again.installSnapshot(3)).toEqual({ index: 3, term: 1 });
+    expect(again.store.hashKV()).toEqual(leader.store.hashKV());
+  });
+
+  it('a store closed while its file is replaced is not reopened', async () => {
+    const store = MvccStore.open(join(dir, 'replaced.db'));
+    await expect(store.replaceFile(async () => store.close())).rejects.toBeInstanceOf(StoreClosedError);
+    expect(() => store.range({ key: utf8('a') })).toThrow(StoreClosedError);
+  });
+
+  it('an open removes what an earlier process left: its temporary files and the copies staged at or below the live position', async () => {
+    const { chunks } = await leaderCopy();
+    const follower = await machine('follower.db');
+    nextIndex = 1;
+    follower.applyBatch(entries(1, put('x', '1'), put('y', '2')));
+    for (const index of [2, 5]) {
+      const sink = await follower.receiveSnapshot({ index, term: 1 });
+      for (const chunk of chunks) await sink.write(chunk);
+      await sink.finish();
+    }
+    follower.close();
+    writeFileSync(join(dir, 'follower.db.partial-1-1'), 'left by process 1');
+    writeFileSync(join(dir, 'follower.db.copy-1-2'), 'left by process 1');
+    await machine('follower.db');
+    expect(tempFiles('follower.db')).toEqual(['follower.db.staged-5']);
   });
 });
 

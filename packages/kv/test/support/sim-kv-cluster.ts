@@ -6,13 +6,17 @@
  * as applied). SimCluster hosts in-memory state machines only, so this harness builds its own
  * cluster from the sim's parts; the sim's transport does not stream snapshots, so this file adds
  * that over the same network.
+ *
+ * The store's snapshot path does real file I/O (a copy, chunks, fsyncs, renames); virtual time
+ * stands still until each such operation settles (Scheduler.hold), so a seed replays the same
+ * schedule on an idle machine and on a loaded one.
  */
 import type { LogStore, Message, SnapshotPolicy, SnapshotSink, SnapshotStatus, SnapshotSource, SnapshotStreamHandler, Transport } from '@pontoon/raft';
 import { NodeClock, Scheduler, SimDisk, SimNetwork, SimRandom } from '@pontoon/sim';
 import type { SimTransport } from '@pontoon/sim';
 import { join } from 'node:path';
 import { KvMember } from '../../src/kv-member.js';
-import { KvStateMachine } from '../../src/kv-state-machine.js';
+import { KvStateMachine, type KvSnapshotSink, type KvSnapshotSource } from '../../src/kv-state-machine.js';
 import { type KvPeerLink, type PeerHandler, type PeerRequest, type PeerResponse, PeerUnreachableError } from '../../src/peer-link.js';
 
 export const SIM_TICK_MS = 10;
@@ -71,11 +75,14 @@ class StreamingTransport implements Transport {
     let sink: SnapshotSink | undefined;
     let ok = false;
     try {
-      const link = (): StreamingTransport | undefined => {
-        const dst = this.cluster.transportOf(to);
-        return dst !== undefined && dst.alive && this.alive && this.cluster.network.linked(this.id, to) ? dst : undefined;
-      };
+      // The stream is a connection to one incarnation of the receiver: it dies with it, and a
+      // restarted receiver never hears the rest of a stream begun before its crash.
       await this.cluster.delay();
+      const receiver = this.cluster.transportOf(to);
+      const link = (): StreamingTransport | undefined =>
+        receiver !== undefined && receiver === this.cluster.transportOf(to) && receiver.alive && this.alive && this.cluster.network.linked(this.id, to)
+          ? receiver
+          : undefined;
       sink = await link()?.receiverFor(message);
       if (sink === undefined) return;
       for await (const chunk of source.chunks()) {
@@ -146,6 +153,43 @@ class SimPeerLink implements KvPeerLink {
   }
 }
 
+/**
+ * `kv`, with each of its snapshot path's file operations held by the scheduler: no virtual time
+ * passes while one runs, however long the disk or a loaded machine takes.
+ */
+function holdFileIo(kv: KvStateMachine, scheduler: Scheduler): KvStateMachine {
+  const hold = <T>(p: Promise<T>): Promise<T> => scheduler.hold(p);
+  const openSnapshot = kv.openSnapshot.bind(kv);
+  const receiveSnapshot = kv.receiveSnapshot.bind(kv);
+  const installSnapshot = kv.installSnapshot.bind(kv);
+  kv.openSnapshot = async (): Promise<KvSnapshotSource> => {
+    const source = await hold(openSnapshot());
+    return {
+      position: source.position,
+      bytes: source.bytes,
+      async *chunks() {
+        const it = source.chunks()[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const next = await hold(it.next());
+            if (next.done === true) return;
+            yield next.value;
+          }
+        } finally {
+          if (it.return !== undefined) await hold(it.return());
+        }
+      },
+      close: () => hold(source.close()),
+    };
+  };
+  kv.receiveSnapshot = async (snapshot): Promise<KvSnapshotSink> => {
+    const sink = await hold(receiveSnapshot(snapshot));
+    return { write: (chunk) => hold(sink.write(chunk)), finish: () => hold(sink.finish()), abort: () => hold(sink.abort()) };
+  };
+  kv.installSnapshot = (index) => hold(installSnapshot(index));
+  return kv;
+}
+
 export interface SimKvNode {
   readonly id: number;
   readonly disk: SimDisk;
@@ -157,6 +201,10 @@ export interface SimKvNode {
   kv: KvStateMachine | undefined;
   transport: StreamingTransport | undefined;
   link: SimPeerLink | undefined;
+  /** The crashed incarnation's store winding down (see KvStateMachine.settled). */
+  settling: Promise<void>;
+  /** A restart waiting for that. */
+  starting: Promise<void> | undefined;
 }
 
 export interface SimKvClusterOptions {
@@ -194,6 +242,8 @@ export class SimKvCluster {
         kv: undefined,
         transport: undefined,
         link: undefined,
+        settling: Promise.resolve(),
+        starting: undefined,
       });
     }
   }
@@ -236,13 +286,23 @@ export class SimKvCluster {
     // incarnation's objects (its timers are dead; its log writes never complete).
     void member.close().catch(() => undefined);
     n.kv!.close();
+    // The dead process's file operations end here in a real crash; in this one process they end
+    // at their next step, and the next incarnation opens the files only after that.
+    n.settling = n.kv!.settled();
     n.kv = undefined;
+  }
+
+  /** Resolves once no crashed incarnation's file operation runs (before removing the files). */
+  async settled(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.settling));
   }
 
   async restart(id: number): Promise<void> {
     const n = this.node(id);
     if (n.member !== undefined) return;
-    await this.startNode(n);
+    // Two restarts of one crashed node (a fault's end, the final healing) start it once.
+    n.starting ??= this.startNode(n).finally(() => (n.starting = undefined));
+    await n.starting;
   }
 
   setClockRate(id: number, rate: number): void {
@@ -256,10 +316,11 @@ export class SimKvCluster {
     const clock = new NodeClock(this.scheduler, this.rand.between(0, 1_000_000));
     if (n.clockRate !== 1) clock.setRate(n.clockRate);
     n.clock = clock;
+    await n.settling;
     const logStore: LogStore = n.disk.open(clock);
     const transport = new StreamingTransport(this, this.network.attach(n.id, clock), n.id, clock);
     const link = new SimPeerLink(this, n.id);
-    const kv = await KvStateMachine.open(n.file, { synchronous: 'normal', verify: 'meta', minLeaseTtl: 1 });
+    const kv = holdFileIo(await KvStateMachine.open(n.file, { synchronous: 'normal', verify: 'meta', minLeaseTtl: 1 }), this.scheduler);
     const member = new KvMember(
       {
         id: n.id,

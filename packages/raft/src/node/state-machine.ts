@@ -125,8 +125,11 @@ export interface OnDiskStateMachine<R = unknown> {
   openSnapshot(): Promise<SnapshotSource>;
   /**
    * Starts receiving the snapshot that the LogStore will record at `snapshot.index` (its bytes
-   * come from a leader's SnapshotSource, whose own position is at or after that index). Remove
-   * any earlier staged copy.
+   * come from a leader's SnapshotSource, whose own position is at or after that index). Streams
+   * may overlap, for the same index too (a leader's retry, a new leader's stream), and a complete
+   * staged copy may be waiting for its installSnapshot() (its index already recorded): each
+   * stream writes its own partial copy, and no staged copy is removed here. Copies staged at or
+   * below an installed index are obsolete once that install succeeded.
    */
   receiveSnapshot(snapshot: LogPosition): Promise<SnapshotSink>;
   /**

@@ -9,6 +9,10 @@
  * per step (about 1.5 µs). Events due at the same instant share that drain, and 0 ms timers
  * (a node's "next turn of the event loop") run as a separate phase after it, as setImmediate
  * callbacks run after microtasks in Node.
+ *
+ * Real I/O (a state machine's files) completes on libuv's thread pool, after any number of those
+ * drains: if time moved on meanwhile, how far would depend on the machine's load, and a seed
+ * would not replay. hold() registers such work; run() lets no time pass until it has settled.
  */
 
 /** A scheduled callback; `cancelled` is set by cancel() (the heap drops it lazily). */
@@ -92,6 +96,8 @@ export class Scheduler {
   readonly stats: SchedulerStats = { events: 0, steps: 0 };
   /** Called with every error an event throws; the run stops after the step. */
   private failure: unknown = undefined;
+  /** Real work registered with hold() and not settled yet. */
+  private readonly held = new Set<Promise<unknown>>();
 
   /** Virtual milliseconds since the start of the run. */
   now(): number {
@@ -109,6 +115,19 @@ export class Scheduler {
   /** Runs `fn` at the absolute virtual time `time` (not before now). */
   scheduleAt(time: number, fn: () => void): SimEvent {
     return this.schedule(time - this.nowMs, fn);
+  }
+
+  /**
+   * Stops virtual time until `work` (real I/O, e.g. a file write) settles: run() goes on with
+   * events due now but takes no step to a later time before. Returns `work`.
+   */
+  hold<T>(work: Promise<T>): Promise<T> {
+    const tracked: Promise<unknown> = work.then(
+      () => this.held.delete(tracked),
+      () => this.held.delete(tracked),
+    );
+    this.held.add(tracked);
+    return work;
   }
 
   cancel(e: SimEvent): void {
@@ -138,6 +157,9 @@ export class Scheduler {
         const batch = this.immediates;
         this.immediates = [];
         for (const e of batch) this.fire(e);
+      } else if (this.held.size > 0) {
+        // Nothing else is due now: wait for the real work before time moves on.
+        await Promise.race(this.held);
       } else {
         const next = this.heap.peek();
         if (next === undefined || next.time > until) break;

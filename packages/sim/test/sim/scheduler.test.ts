@@ -26,6 +26,20 @@ describe('Scheduler', () => {
     expect(seen).toEqual(['chain done at 1', 'next event']);
   });
 
+  it('lets no virtual time pass while held real work is pending, however long it takes', async () => {
+    const s = new Scheduler();
+    const seen: string[] = [];
+    s.schedule(1, () => {
+      // Real I/O stand-in: settles after several turns of the event loop, not one.
+      const work = new Promise<void>((resolve) => setTimeout(resolve, 20));
+      void s.hold(work).then(() => seen.push(`io done at ${s.now()}`));
+      s.schedule(0, () => seen.push(`immediate at ${s.now()}`));
+    });
+    s.schedule(2, () => seen.push(`next event at ${s.now()}`));
+    await s.run(5);
+    expect(seen).toEqual(['immediate at 1', 'io done at 1', 'next event at 2']);
+  });
+
   it('runs 0 ms timers after the microtasks of the current step, at the same time', async () => {
     const s = new Scheduler();
     const seen: string[] = [];
