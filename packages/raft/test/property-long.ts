@@ -168,6 +168,8 @@ function shrink(a: Args, seed: number, failure: Failure, err: unknown): fc.RunDe
     numRuns: 1,
     examples: [[opts, steps.slice(0, last + 1)]],
     verbose: fc.VerbosityLevel.None,
+    // Bounds shrinking only: a failure was already found, and the run exits 1 whatever the
+    // shrink reaches (an interrupted shrink keeps the smaller of the two counterexamples).
     interruptAfterTimeLimit: a.shrinkSeconds * 1000,
   });
 }
@@ -225,7 +227,7 @@ function main(): void {
       console.log(`shrinking (up to ${a.shrinkSeconds} s)...`);
       const shrunk = shrink(a, seed, found.counterexample!, found.errorInstance);
       const best = shrunk.failed ? shrunk : found;
-      console.log(`shrunk ${best.numShrinks} times`);
+      console.log(`shrunk ${best.numShrinks} times${shrunk.interrupted ? ` (stopped after ${a.shrinkSeconds} s)` : ''}`);
       report(best.errorInstance, best.counterexample!);
       const file = join(tmpdir(), `pontoon-safety-failure-${seed}.json`);
       writeFileSync(file, encode(best.counterexample!));

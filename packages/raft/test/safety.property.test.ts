@@ -169,7 +169,6 @@ describe('the checker catches planted bugs', () => {
     const details = fc.check(safetyProperty(SHORT.maxSteps, 'forget-vote'), {
       seed: SEED,
       numRuns: 200,
-      interruptAfterTimeLimit: 30_000,
     });
     expect(details.failed).toBe(true);
     expect(details.errorInstance).toBeInstanceOf(SafetyViolation);
