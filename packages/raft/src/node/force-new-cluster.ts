@@ -11,7 +11,7 @@
  * survivor are now two clusters that diverge. Pick the survivor with the highest commit index,
  * make sure the others are gone for good, and never restart them with their old data.
  */
-import { ConfChangeError, invariant } from '../errors.js';
+import { ConfChangeError, invariant, RecoveryError } from '../errors.js';
 import type { LogStore } from '../log-store.js';
 import { marshalConfChange } from '../conf-change.js';
 import { decodeConfChangeEntry } from '../raft.js';
@@ -19,7 +19,6 @@ import { RawNode } from '../raw-node.js';
 import { ConfChangeType, EntryType } from '../types.js';
 import type { ConfState, Entry } from '../types.js';
 import { encodeAddresses } from './codec.js';
-import { RecoveryError } from '../errors.js';
 
 /** What forceNewCluster() takes. */
 export interface ForceNewClusterOptions {

@@ -21,12 +21,11 @@
  *   here). A snapshot that jumps past term T makes the outcome unknown too.
  */
 import { randomBytes } from 'node:crypto';
-import { ProposalDroppedError } from '../errors.js';
+import { ProposalDroppedError, ProposalOutcomeUnknownError } from '../errors.js';
 import { EntryType, MessageType } from '../types.js';
 import type { Entry, Message } from '../types.js';
 import type { ForwardTag } from './command-envelope.js';
 import { ENVELOPE_MARK, decodeCommand, encodeForwardedCommand } from './command-envelope.js';
-import { ProposalOutcomeUnknownError } from '../errors.js';
 import type { OutcomeUnknownReason } from '../errors.js';
 import type { NodeContext } from './node-context.js';
 import type { Proposal } from './proposals.js';

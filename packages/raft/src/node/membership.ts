@@ -4,14 +4,13 @@
  * (joint consensus left automatically), and the `membershipChanged` and `removed` events.
  */
 import { decodeConfChangeEntry } from '../raft.js';
-import { ConfChangeError, ProposalDroppedError } from '../errors.js';
+import { ConfChangeError, ProposalDroppedError, NodeStoppedError, TimeoutError } from '../errors.js';
 import { isLocalMsgTarget } from '../local-threads.js';
 import { confChangeAsV2 } from '../conf-change.js';
 import { ConfChangeTransition, ConfChangeType, cloneConfState } from '../types.js';
 import type { ConfChangeSingle, ConfState, Entry } from '../types.js';
 import type { CallOptions } from './call-options.js';
 import { decodeAddresses, encodeAddresses } from './codec.js';
-import { NodeStoppedError, TimeoutError } from '../errors.js';
 import type { Membership } from './events.js';
 import { membershipOf } from './events.js';
 import type { NodeContext } from './node-context.js';

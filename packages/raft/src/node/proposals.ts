@@ -7,19 +7,21 @@
  * log and its fate is not decided, giving up rejects with ProposalOutcomeUnknownError. On a
  * follower the commands go to the leader through forwarding.ts, with the same guarantee.
  */
-import { ConfChangeError, PontoonError, ProposalDroppedError } from '../errors.js';
-import { EntryType } from '../types.js';
-import { None } from '../types.js';
-import type { Entry } from '../types.js';
-import type { ForwardTag } from './command-envelope.js';
-import { encodePlainCommand } from './command-envelope.js';
 import {
+  ConfChangeError,
+  PontoonError,
+  ProposalDroppedError,
   CommandTooLargeError,
   InvalidCommandError,
   NodeStoppedError,
   ProposalOutcomeUnknownError,
   TimeoutError,
 } from '../errors.js';
+import { EntryType } from '../types.js';
+import { None } from '../types.js';
+import type { Entry } from '../types.js';
+import type { ForwardTag } from './command-envelope.js';
+import { encodePlainCommand } from './command-envelope.js';
 import type { CallOptions } from './call-options.js';
 import type { ProposalOutcome } from './metrics.js';
 import type { NodeContext } from './node-context.js';

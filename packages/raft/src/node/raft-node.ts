@@ -18,7 +18,7 @@
  * followers, heartbeats) go out at once: the leader replicates while its own write is in flight.
  */
 import { EventEmitter } from 'eventemitter3';
-import { ConfChangeError, ConfigError } from '../errors.js';
+import { ConfChangeError, ConfigError, NodeStoppedError, TransportListenError } from '../errors.js';
 import type { RaftLogView } from '../log/raft-log-view.js';
 import { ReadOnlyOption } from '../config.js';
 import { RawNode } from '../raw-node.js';
@@ -27,7 +27,6 @@ import type { Snapshot } from '../types.js';
 import { ApplyHandler } from './applying.js';
 import type { CallOptions } from './call-options.js';
 import { decodeSnapshotData, encodeAddresses } from './codec.js';
-import { NodeStoppedError, TransportListenError } from '../errors.js';
 import { ForwardingHandler } from './forwarding.js';
 import type { Membership, RaftNodeEvents, Role } from './events.js';
 import { roleOf } from './events.js';

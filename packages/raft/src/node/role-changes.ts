@@ -3,11 +3,10 @@
  * state, leadership transfers waiting to see the new leader, and where to send a caller that
  * asked the wrong node.
  */
-import { ConfChangeError } from '../errors.js';
+import { ConfChangeError, NodeStoppedError, NotLeaderError, TimeoutError } from '../errors.js';
 import { None } from '../types.js';
 import type { SoftState } from '../types.js';
 import type { CallOptions } from './call-options.js';
-import { NodeStoppedError, NotLeaderError, TimeoutError } from '../errors.js';
 import type { Role } from './events.js';
 import { roleOf } from './events.js';
 import type { NodeContext } from './node-context.js';

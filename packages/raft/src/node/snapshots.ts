@@ -12,11 +12,10 @@
  * metadata durable in the store, the staged copy is installed (installSnapshot). A crash between
  * those last two steps is finished at the next start (installOnOpen).
  */
-import { SnapOutOfDateError } from '../errors.js';
+import { SnapOutOfDateError, StateMachineBehindError } from '../errors.js';
 import { cloneConfState } from '../types.js';
 import type { ConfState, Message, Snapshot } from '../types.js';
 import { decodeSnapshotData, encodeSnapshotData } from './codec.js';
-import { StateMachineBehindError } from '../errors.js';
 import type { NodeContext } from './node-context.js';
 import type { AnyStateMachine, LogPosition, OnDiskStateMachine, SnapshotSink, StateMachine } from './state-machine.js';
 
