@@ -182,7 +182,8 @@ describe('etcdctl against a 3-member pontoon-kv', () => {
     const peer = `http://127.0.0.1:${await freePort()}`;
     const client = `http://127.0.0.1:${await freePort()}`;
     const added = await ctl(['member', 'add', 'm3', `--peer-urls=${peer}`]);
-    const id = /Member ([0-9a-f]+) added to cluster/.exec(added)?.[1];
+    // etcdctl prints the id with %16x: an id under 16 hex digits comes space-padded.
+    const id = /Member +([0-9a-f]+) added to cluster/.exec(added)?.[1];
     expect(id, added).toBeDefined();
     expect(added).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
     const joined = await startPontoonKv(
