@@ -32,7 +32,7 @@ describe('lock and election on the embedded @pontoon/kv API', () => {
   }, LONG);
 
   it('a holder whose lease expired during a pause is fenced off by the next holder', async () => {
-    const pair = await embeddedLockWorkers(cluster, ['paused', 'fresh'], 'locks/t2', 'resources/t2', 1);
+    const pair = await embeddedLockWorkers(cluster, ['paused', 'fresh'], 'locks/t2', 'resources/t2', 2);
     try {
       const run = await runStaleHolder(pair.workers[0]!, () => pair.sessions[0]!.close(), pair.workers[1]!);
       expect(run.freshToken).toBeGreaterThan(run.staleToken);
@@ -45,7 +45,7 @@ describe('lock and election on the embedded @pontoon/kv API', () => {
 
   it('when the leader dies the next candidate leads, one at a time, as Observe reports', async () => {
     const names = ['c1', 'c2', 'c3'];
-    const ledger = await runElectionFailover({ names, ...embeddedElection(cluster, 'elections/t3', 1), takeoverTimeoutMs: 30_000 });
+    const ledger = await runElectionFailover({ names, ...embeddedElection(cluster, 'elections/t3', 2), takeoverTimeoutMs: 30_000 });
     expectOrderlyFailover(ledger, names);
   }, LONG);
 });

@@ -33,7 +33,7 @@ describe('etcd3 Lock and Election against real etcd 3.4', () => {
 
   it('candidate processes: when the leader is SIGKILLed the next leads, one at a time, as Observe reports', async () => {
     const names = ['c1', 'c2', 'c3'];
-    const ledger = await runElectionFailover({ names, ...etcd3Election(cluster.endpoints, 'elections/t2', 2), takeoverTimeoutMs: 90_000 });
+    const ledger = await runElectionFailover({ names, ...etcd3Election(cluster.endpoints, 'elections/t2', 3), takeoverTimeoutMs: 90_000 });
     expectOrderlyFailover(ledger, names);
   }, LONG);
 });
