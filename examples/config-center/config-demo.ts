@@ -79,7 +79,7 @@ export async function runConfigCenterDemo(options: ConfigCenterDemoOptions): Pro
         const changes = [...update.changed].map(([k, v]) => `${k}=${v ?? '(deleted)'}`).join(' ');
         print(`  ${program.name} at revision ${update.revision} (${update.source}): ${changes} -> ${formatCheckoutSettings(program.settings)}`);
       },
-      onError: (err) => print(`  ${program.name}: ${err instanceof Error ? err.message : String(err)} (recovering)`),
+      onError: (err) => print(`  ${program.name}: ${err instanceof Error ? err.message : String(err)}`),
     });
   };
   const caughtUp = async (program: Program, revision: number): Promise<void> => {

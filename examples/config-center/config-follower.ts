@@ -62,7 +62,7 @@ export function followConfig(etcd: Etcd3, app: string, snapshot: ConfigSnapshot,
     // Cancelled: the start revision was compacted away (a program that read long before it
     // watched, or was cut off for long). The missed events are gone; a new read is the truth.
     current.on('error', (err) => {
-      options.onError?.(err);
+      options.onError?.(cancelled(prefix, startRevision, err));
       void replace(current, reread, { alreadyCancelled: true });
     });
   };
@@ -152,4 +152,10 @@ export async function openConfig(
 ): Promise<{ snapshot: ConfigSnapshot; follower: ConfigFollower }> {
   const snapshot = await readConfig(etcd, app);
   return { snapshot, follower: followConfig(etcd, app, snapshot, options) };
+}
+
+/** What etcd3's "Watcher canceled: <reason>" means here (etcd 3.4 gives no reason for compaction). */
+function cancelled(prefix: string, startRevision: number, err: Error): Error {
+  const reason = err.message.replace(/^Watcher canceled:\s*/, '') || 'no reason given, as for a compacted start revision';
+  return new Error(`the watch of ${prefix} from revision ${startRevision} was cancelled (${reason}): reading again`, { cause: err });
 }

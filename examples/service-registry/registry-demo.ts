@@ -63,7 +63,7 @@ export async function runServiceRegistryDemo(options: ServiceRegistryDemoOptions
       view = { revision: update.revision, addresses };
       print(`  channel resolved at revision ${update.revision}: [${[...addresses].sort().join(', ')}]`);
     },
-    onError: (_prefix, err) => print(`  registry read failed, retrying: ${String(err)}`),
+    onError: (_prefix, err) => print(`  registry: ${err instanceof Error ? err.message : String(err)}`),
   });
 
   const instances = new Map<string, InstanceProcess>();
@@ -109,8 +109,7 @@ export async function runServiceRegistryDemo(options: ServiceRegistryDemoOptions
 
   try {
     print(`Two instances of "${SERVICE}" register; a client calls etcd:///services/${SERVICE}, round-robin.`);
-    await startInstance();
-    const second = await startInstance();
+    const [, second] = await Promise.all([startInstance(), startInstance()]);
     loop = startCallLoop(client);
     await phase('two instances');
 

@@ -87,7 +87,7 @@ export class ServiceDiscovery {
     // A watch is cancelled when its start revision has been compacted away (the events to catch
     // up on are gone): only a new read can tell what changed, then a watch from after it.
     watcher.on('error', (err) => {
-      this.#options.onError?.(err);
+      this.#options.onError?.(cancelled(this.#prefix, startRevision, err));
       void this.#replace(watcher, () => this.#list(), { alreadyCancelled: true });
     });
   }
@@ -135,4 +135,10 @@ export class ServiceDiscovery {
     if (address === undefined) this.#instances.delete(key);
     else this.#instances.set(key, address);
   }
+}
+
+/** What etcd3's "Watcher canceled: <reason>" means here (etcd 3.4 gives no reason for compaction). */
+function cancelled(prefix: string, startRevision: number, err: Error): Error {
+  const reason = err.message.replace(/^Watcher canceled:\s*/, '') || 'no reason given, as for a compacted start revision';
+  return new Error(`the watch of ${prefix} from revision ${startRevision} was cancelled (${reason}): reading again`, { cause: err });
 }
