@@ -3,7 +3,8 @@
  * with a sequence number taken when it started, so that the demo can ask "which instances
  * answered the calls started after this point".
  */
-import type { EchoClient } from './echo-service.js';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import type { EchoClient, WhoamiReply } from './echo-service.js';
 
 /** One finished call. */
 export interface CallRecord {
@@ -11,7 +12,7 @@ export interface CallRecord {
   readonly startSeq: number;
   /** The instance that answered, or undefined if the call failed. */
   readonly instance: string | undefined;
-  /** The attempt that answered (above 1: the channel retried it). */
+  /** The attempt that answered (above 1: the channel, or the loop, retried it). */
   readonly attempt: number;
   readonly error: string | undefined;
 }
@@ -46,8 +47,8 @@ export function startCallLoop(client: EchoClient, options: CallLoopOptions = {})
     while (running) {
       const startSeq = seq++;
       try {
-        const reply = await client.whoami({ caller: 'demo' }, options.timeoutMs ?? 10_000);
-        calls.push({ startSeq, instance: reply.instance, attempt: reply.attempt, error: undefined });
+        const { reply, callsMade } = await whoamiIdempotent(client, options.timeoutMs ?? 10_000);
+        calls.push({ startSeq, instance: reply.instance, attempt: reply.attempt + callsMade - 1, error: undefined });
       } catch (err) {
         calls.push({ startSeq, instance: undefined, attempt: 0, error: err instanceof Error ? err.message : String(err) });
       }
@@ -70,4 +71,23 @@ export function startCallLoop(client: EchoClient, options: CallLoopOptions = {})
       await Promise.all(workers);
     },
   };
+}
+
+const APPLICATION_RETRIES = 3;
+
+/**
+ * Whoami, called again when it fails with UNAVAILABLE. The channel's retry policy already re-sends
+ * a call that failed before any answer; it does not once the instance started answering (it
+ * received the response headers), since the instance may have acted on the call. An instance
+ * killed in the middle of its answer leaves such a call. Whoami changes nothing, so sending it
+ * again is safe; a call that changes something would need an idempotency key instead.
+ */
+async function whoamiIdempotent(client: EchoClient, timeoutMs: number): Promise<{ reply: WhoamiReply; callsMade: number }> {
+  for (let callsMade = 1; ; callsMade++) {
+    try {
+      return { reply: await client.whoami({ caller: 'demo' }, timeoutMs), callsMade };
+    } catch (err) {
+      if ((err as Partial<ServiceError>).code !== status.UNAVAILABLE || callsMade > APPLICATION_RETRIES) throw err;
+    }
+  }
 }
