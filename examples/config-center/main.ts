@@ -1,0 +1,25 @@
+/**
+ * A configuration center, end to end:
+ *
+ *     npx -y pnpm@10 --filter @pontoon/example-config-center start [-- --endpoints=URL,...]
+ *
+ * Exits 0 once every step held, 1 (with the step that did not) otherwise. Against your own
+ * cluster it rewrites /config/checkout/ and compacts the history.
+ */
+import { connectOrStartCluster } from './cluster.js';
+import { runConfigCenterDemo } from './config-demo.js';
+
+const started = Date.now();
+const print = (line: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+const cluster = await connectOrStartCluster(process.argv.slice(2), print);
+let exitCode = 0;
+try {
+  await runConfigCenterDemo({ endpoints: cluster.endpoints, print });
+  print('Done: every program saw every change, a revision at a time.');
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  exitCode = 1;
+} finally {
+  await cluster.release();
+}
+process.exitCode = exitCode;
