@@ -14,6 +14,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import { Discovery, type DiscoveryChange } from './discovery.js';
 import { KvCluster, type Member } from './kv-cluster.js';
@@ -45,6 +46,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 let cluster: KvCluster | undefined;
 let everyone: Etcd3 | undefined;
 const memberClients = new Map<string, Etcd3>();
+const statusClients = new Map<string, Etcd3>();
 let discovery: Discovery | undefined;
 const instances: ServiceInstance[] = [];
 let watcher: ResumingWatcher | undefined;
@@ -67,12 +69,19 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
   }
 }
 
-/** A client of one member only (a client of several picks among them). */
-function clientOf(m: Member): Etcd3 {
-  let c = memberClients.get(m.name);
-  if (c === undefined) memberClients.set(m.name, (c = new Etcd3({ hosts: [m.endpoint] })));
+/**
+ * A client of one member only (a client of several picks among them). etcd3 puts a circuit
+ * breaker on each host, which after three failures refuses every call for 5 s: right for a
+ * client that can go elsewhere, wrong for one whose only member is slow for a moment.
+ */
+function onlyTo(m: Member, clients: Map<string, Etcd3>): Etcd3 {
+  let c = clients.get(m.name);
+  if (c === undefined) clients.set(m.name, (c = new Etcd3({ hosts: [m.endpoint], faultHandling: { host: () => noop } })));
   return c;
 }
+
+/** The client the demo's operations on member `m` go through. */
+const clientOf = (m: Member): Etcd3 => onlyTo(m, memberClients);
 
 interface MemberStatus {
   readonly member: Member;
@@ -82,13 +91,13 @@ interface MemberStatus {
   readonly revision: number;
 }
 
-/** Maintenance.Status of every running member that answers within a second. */
+/** Maintenance.Status of every ready member that answers within a second. */
 async function statuses(): Promise<MemberStatus[]> {
-  const running = cluster?.members.filter((m) => m.alive) ?? [];
+  const running = cluster?.members.filter((m) => m.ready) ?? [];
   const answers = await Promise.all(
     running.map(async (member) => {
       try {
-        const s = await clientOf(member).maintenance.status({ deadline: Date.now() + 1000 });
+        const s = await onlyTo(member, statusClients).maintenance.status({ deadline: Date.now() + 1000 });
         return { member, memberId: s.header.member_id, leaderId: s.leader, term: Number(s.raftTerm), revision: Number(s.header.revision) };
       } catch {
         return undefined;
@@ -115,6 +124,7 @@ function render(all: MemberStatus[], width = Infinity): string {
     const parts = (cluster?.members ?? []).map((m) => {
       const s = all.find((x) => x.member === m);
       if (!m.alive) return `${m.name} ${red('down')}`;
+      if (!m.ready) return `${m.name} starting`;
       if (s === undefined) return `${m.name} …`;
       const leads = s.memberId === s.leaderId;
       if (detail === 0) return `${m.name} ${leads ? green(bold('L')) : 'f'} ${s.revision}`;
@@ -304,7 +314,7 @@ async function stopAll(): Promise<void> {
   await watcher?.stop();
   for (const i of instances) i.crash();
   everyone?.close();
-  for (const c of memberClients.values()) c.close();
+  for (const c of [...memberClients.values(), ...statusClients.values()]) c.close();
   const dir = cluster?.dir;
   await cluster?.close();
   if (tty) process.stdout.write('\r\x1b[2K');

@@ -35,6 +35,8 @@ export interface ClusterOptions {
 /** One member: its addresses, its flags and, while it runs, its process. */
 export class Member {
   process: ChildProcess | undefined;
+  /** Set once it logged its readiness; cleared when it stops. */
+  ready = false;
   private logTail: string[] = [];
 
   constructor(
@@ -68,6 +70,7 @@ export class Member {
   async start(cwd: string): Promise<void> {
     const child = spawn(PONTOON_KV, [...this.flags], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     this.process = child;
+    this.ready = false;
     this.logTail = [];
     let partial = '';
     child.stderr!.setEncoding('utf8');
@@ -82,11 +85,13 @@ export class Member {
         this.logTail.push(...lines);
         this.logTail.splice(0, Math.max(0, this.logTail.length - LOG_LINES_KEPT));
         if (lines.some((l) => l.includes('ready to serve client requests'))) {
+          this.ready = true;
           clearTimeout(timer);
           resolve();
         }
       });
       child.once('exit', (code, signal) => {
+        this.ready = false;
         clearTimeout(timer);
         reject(new Error(`${this.name} exited (${signal ?? code}) before it was ready:\n${this.log()}`));
       });
