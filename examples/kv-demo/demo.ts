@@ -20,7 +20,7 @@ import { Discovery, type DiscoveryChange } from './discovery.js';
 import { KvCluster, type Member } from './kv-cluster.js';
 import { ResumingWatcher, type Resumption } from './resuming-watcher.js';
 import { ServiceInstance } from './service-instance.js';
-import { saveSnapshot, snapshotStatus } from './snapshot-file.js';
+import { saveSnapshot } from './snapshot-file.js';
 import { WriteLoad } from './write-load.js';
 
 const HEARTBEAT_MS = 50;
@@ -251,11 +251,7 @@ async function main(): Promise<void> {
   const bytes = await saveSnapshot(clientOf(source), file);
   say(`saved a snapshot from ${source.name} (Maintenance.Snapshot) to ${path.basename(file)}: ${(bytes / 1024).toFixed(0)} KiB, its SHA-256 trailer checks`);
   await load.stop();
-  // Both only read the file: side by side, they take the time of one.
-  const [, restored] = await Promise.all([
-    snapshotStatus(file).then((s) => say(`pontoon-kv snapshot status ${path.basename(file)}: revision ${s.revision}, ${s.totalKey} keys`)),
-    c.restore(file, 'r0'),
-  ]);
+  const restored = await c.restore(file, 'r0');
   say(`pontoon-kv snapshot restore ${path.basename(file)} into a new data dir; started ${bold('r0')} (pid ${restored.pid}, ${restored.endpoint}), a one-member cluster: ready`);
 
   // The checks.

@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from 'pontoon-kv/testing';
 
 /** The command the workspace install puts in this package's `node_modules/.bin`. */
 export const PONTOON_KV = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', '.bin', 'pontoon-kv');
@@ -108,6 +108,18 @@ export class Member {
     await exited;
     clearTimeout(grace);
   }
+}
+
+/**
+ * A port on 127.0.0.1 that was free a moment ago (the system picks it). Another process may take
+ * it before the member binds it; the member then fails to start and says so.
+ */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Members started together as one cluster, all data in one temporary folder. */

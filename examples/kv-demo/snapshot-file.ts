@@ -1,14 +1,11 @@
 /**
  * `etcdctl snapshot save` over the etcd3 client: Maintenance.Snapshot streams the member's store
  * followed by its SHA-256, and the file is both. Like etcdctl, the save checks the trailer
- * before it keeps the file; `pontoon-kv snapshot status` then reads what is in it.
+ * before it keeps the file.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import type { Etcd3 } from 'etcd3';
-import { PONTOON_KV } from './kv-cluster.js';
 
 const SHA256_BYTES = 32;
 
@@ -30,17 +27,4 @@ export async function saveSnapshot(client: Etcd3, file: string): Promise<number>
   }
   fs.writeFileSync(file, all);
   return all.length;
-}
-
-/** What `pontoon-kv snapshot status FILE -w json` says of a file (etcdctl's fields). */
-export interface SnapshotStatus {
-  readonly hash: number;
-  readonly revision: number;
-  readonly totalKey: number;
-  readonly totalSize: number;
-}
-
-export async function snapshotStatus(file: string): Promise<SnapshotStatus> {
-  const { stdout } = await promisify(execFile)(PONTOON_KV, ['snapshot', 'status', file, '-w', 'json']);
-  return JSON.parse(stdout) as SnapshotStatus;
 }
