@@ -1,6 +1,7 @@
 import { Etcd3 } from 'etcd3';
 import { type PontoonKvCluster, startPontoonKvCluster } from 'pontoon-kv/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register } from '../registration.js';
 import { runServiceRegistryDemo } from '../registry-demo.js';
 import { type DiscoveryUpdate, ServiceDiscovery } from '../service-discovery.js';
 import { checkDemoReport } from './demo-report-check.js';
@@ -55,6 +56,33 @@ describe('service registry on pontoon-kv', () => {
     } finally {
       viaMember0.close();
       viaMember1.close();
+    }
+  });
+});
+
+describe('registration on pontoon-kv', () => {
+  it('an instance whose lease is revoked behind its back registers again under a new lease', { timeout: 120_000 }, async () => {
+    const instanceClient = new Etcd3({ hosts: [...cluster.endpoints] });
+    const operator = new Etcd3({ hosts: [...cluster.endpoints] });
+    const reregistered: string[] = [];
+    try {
+      const registration = await register(instanceClient, 'revoked', '127.0.0.1:2001', 3, { reregistered: (lease) => reregistered.push(lease) });
+      const firstLease = await registration.leaseId();
+      await operator.leaseClient.leaseRevoke({ ID: firstLease });
+      expect(await operator.get(registration.key).string()).toBeNull();
+      // The next keepalive is answered with TTL 0: the lease is gone, and the instance, still
+      // alive, puts its key again under a new one.
+      await waitFor(() => reregistered.length > 0, 60_000);
+      const secondLease = await registration.leaseId();
+      expect(secondLease).not.toBe(firstLease);
+      expect(reregistered).toEqual([secondLease]);
+      const key = await operator.get(registration.key).exec();
+      expect(key.kvs.map((kv) => [kv.value.toString(), kv.lease])).toEqual([[JSON.stringify({ Addr: '127.0.0.1:2001' }), secondLease]]);
+      await registration.deregister();
+      expect(await operator.get(registration.key).string()).toBeNull();
+    } finally {
+      instanceClient.close();
+      operator.close();
     }
   });
 });
