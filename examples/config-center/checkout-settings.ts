@@ -14,6 +14,7 @@ export interface CheckoutSettings {
   readonly newUi: boolean;
 }
 
+/** What the service runs with where a setting is missing or does not parse. */
 export const DEFAULT_CHECKOUT_SETTINGS: CheckoutSettings = {
   rateLimit: 50,
   db: { host: 'localhost', port: 5432 },

@@ -8,11 +8,13 @@ import { Client, type Metadata, type ServiceDefinition, type ServiceError, type 
 /** The fully-qualified service name, the `service` a method config in a service config names. */
 export const ECHO_SERVICE = 'pontoon.examples.Echo';
 
+/** Whoami's request. */
 export interface WhoamiRequest {
-  /** Who is asking (printed by nothing; there so the request is a real message). */
+  /** Who is asking: a real service would log or authorize it; Whoami ignores it. */
   readonly caller: string;
 }
 
+/** Whoami's answer. */
 export interface WhoamiReply {
   /** The `host:port` of the instance that served the call. */
   readonly instance: string;

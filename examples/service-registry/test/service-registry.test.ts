@@ -1,11 +1,18 @@
 import { Etcd3 } from 'etcd3';
 import { type PontoonKvCluster, startPontoonKvCluster } from 'pontoon-kv/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register } from '../registration.js';
 import { runServiceRegistryDemo } from '../registry-demo.js';
 import { type DiscoveryUpdate, ServiceDiscovery } from '../service-discovery.js';
 import { checkDemoReport } from './demo-report-check.js';
 
 /** The service-registry example against a 3-member pontoon-kv cluster of processes. */
+
+/**
+ * Longer than the demo's 3 s: the test checks that a crashed instance's key outlives the crash,
+ * which a loaded machine could make a close call with a lease renewed at most TTL/3 ago.
+ */
+const TTL_SECONDS = 5;
 
 let cluster: PontoonKvCluster;
 
@@ -20,7 +27,7 @@ afterAll(async () => {
 describe('service registry on pontoon-kv', () => {
   it('the demo: a round-robin client keeps up while instances start, stop and crash', { timeout: 300_000 }, async () => {
     const lines: string[] = [];
-    const report = await runServiceRegistryDemo({ endpoints: cluster.endpoints, print: (l) => lines.push(l), stepTimeoutMs: 90_000 });
+    const report = await runServiceRegistryDemo({ endpoints: cluster.endpoints, print: (l) => lines.push(l), stepTimeoutMs: 90_000, ttlSeconds: TTL_SECONDS });
     checkDemoReport(report, lines);
   });
 
@@ -55,6 +62,33 @@ describe('service registry on pontoon-kv', () => {
     } finally {
       viaMember0.close();
       viaMember1.close();
+    }
+  });
+});
+
+describe('registration on pontoon-kv', () => {
+  it('an instance whose lease is revoked behind its back registers again under a new lease', { timeout: 120_000 }, async () => {
+    const instanceClient = new Etcd3({ hosts: [...cluster.endpoints] });
+    const operator = new Etcd3({ hosts: [...cluster.endpoints] });
+    const reregistered: string[] = [];
+    try {
+      const registration = await register(instanceClient, 'revoked', '127.0.0.1:2001', 3, { reregistered: (lease) => reregistered.push(lease) });
+      const firstLease = await registration.leaseId();
+      await operator.leaseClient.leaseRevoke({ ID: firstLease });
+      expect(await operator.get(registration.key).string()).toBeNull();
+      // The next keepalive is answered with TTL 0: the lease is gone, and the instance, still
+      // alive, puts its key again under a new one.
+      await waitFor(() => reregistered.length > 0, 60_000);
+      const secondLease = await registration.leaseId();
+      expect(secondLease).not.toBe(firstLease);
+      expect(reregistered).toEqual([secondLease]);
+      const key = await operator.get(registration.key).exec();
+      expect(key.kvs.map((kv) => [kv.value.toString(), kv.lease])).toEqual([[JSON.stringify({ Addr: '127.0.0.1:2001' }), secondLease]]);
+      await registration.deregister();
+      expect(await operator.get(registration.key).string()).toBeNull();
+    } finally {
+      instanceClient.close();
+      operator.close();
     }
   });
 });
