@@ -32,9 +32,14 @@ export function etcd3LockWorkers(endpoints: readonly string[], names: readonly s
 }
 
 /** Candidate processes and an observer (etcd3's Election.observe) for runElectionFailover. */
-export function etcd3Election(endpoints: readonly string[], electionName: string, ttl: number): Pick<ElectionFailoverOptions, 'startCandidate' | 'observe'> {
+export function etcd3Election(
+  endpoints: readonly string[],
+  electionName: string,
+  ttl: number,
+  log?: (line: string) => void,
+): Pick<ElectionFailoverOptions, 'startCandidate' | 'observe'> {
   return {
-    async startCandidate(name, elected): Promise<Candidate> {
+    async startCandidate(name, report): Promise<Candidate> {
       // tsx from this example's node_modules runs the TypeScript file directly.
       const child = spawn(process.execPath, ['--import', 'tsx', 'candidate-process.ts', endpoints.join(','), electionName, name, String(ttl)], {
         cwd: here,
@@ -43,7 +48,10 @@ export function etcd3Election(endpoints: readonly string[], electionName: string
       const exited = once(child, 'exit');
       let killed = false;
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line === 'elected' && !killed) elected();
+        if (killed) return;
+        if (line === 'elected') report.elected();
+        else if (line.startsWith('lost ')) report.lost(line.slice('lost '.length));
+        else log?.(`${name}: ${line}`);
       });
       return {
         async kill() {
