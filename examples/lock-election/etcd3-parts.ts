@@ -45,7 +45,8 @@ export function etcd3Election(
         cwd: here,
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      const exited = once(child, 'exit');
+      // A spawn failure ('error' instead of 'exit') shows in the story; the run then times out.
+      const exited = once(child, 'exit').catch((err: Error) => log?.(`${name}: could not start: ${err.message}`));
       let killed = false;
       createInterface({ input: child.stdout! }).on('line', (line) => {
         if (killed) return;
