@@ -18,6 +18,7 @@ export class WriteLoad {
   private readonly acked = new Map<string, string>();
   private readonly attempted = new Map<string, string>();
   private running = true;
+  private failure: unknown;
   private readonly loops: Promise<void>[];
 
   /** Starts `writers` writers, each with one put in flight at a time, through `client`. */
@@ -26,10 +27,17 @@ export class WriteLoad {
       for (let seq = 0; this.running; seq++) {
         const { key, value } = loadEntry(writer, seq);
         this.attempted.set(key, value);
-        await client.put(key).value(value);
+        try {
+          await client.put(key).value(value);
+        } catch (err) {
+          this.failure ??= err;
+          throw err;
+        }
         this.acked.set(key, value);
       }
     });
+    // stop() reports a failed writer; until then the others go on.
+    for (const loop of this.loops) loop.catch(() => undefined);
   }
 
   /** The puts acknowledged so far (key -> value). */
@@ -40,6 +48,7 @@ export class WriteLoad {
   /** Resolves once at least `count` puts are acknowledged. */
   async waitForAcknowledged(count: number): Promise<void> {
     while (this.acked.size < count) {
+      if (this.failure !== undefined) throw this.failure;
       if (!this.running) throw new Error(`write load stopped at ${this.acked.size} acknowledged puts, before ${count}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

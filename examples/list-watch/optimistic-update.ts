@@ -6,6 +6,7 @@
  * No update is lost and no lock is held.
  */
 import { utf8, type KvMember } from '@pontoon/kv';
+import { PontoonError } from '@pontoon/raft';
 import { decodeObject, encodeObject, type StoredObject } from './registry.js';
 
 /** The outcome of one update. */
@@ -15,10 +16,9 @@ export interface UpdateResult<T> extends StoredObject<T> {
 }
 
 /** Thrown when the object to update does not exist. */
-export class ObjectNotFoundError extends Error {
-  readonly code = 'OBJECT_NOT_FOUND';
+export class ObjectNotFoundError extends PontoonError {
   constructor(readonly key: string) {
-    super(`${key} not found`);
+    super('OBJECT_NOT_FOUND', `${key} not found`);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * One election candidate as its own program, on the etcd3 npm client: it campaigns and prints
- * `elected` once it leads (or `lost <reason>` and exits 1 if its lease is lost). It never
- * resigns: it leads until it is killed.
+ * One election candidate as its own program, on the etcd3 npm client: it campaigns (printing
+ * `campaigning <key>`) and prints `elected` once it leads, or `lost <reason>` and exits 1 if
+ * its campaign fails (its lease lost). It never resigns: it leads until it is killed.
  *
  *   node --import tsx candidate-process.ts <endpoints,comma-separated> <election> <value> <ttl seconds>
  */
@@ -14,6 +14,7 @@ if (endpoints === undefined || electionName === undefined || value === undefined
 }
 const client = new Etcd3({ hosts: endpoints.split(',') });
 const campaign = client.election(electionName, Number(ttl)).campaign(value);
+void campaign.getCampaignKey().then((key) => console.log(`campaigning ${key}`), () => undefined);
 campaign.on('elected', () => console.log('elected'));
 campaign.on('error', (err: Error) => {
   console.log(`lost ${err.message}`);

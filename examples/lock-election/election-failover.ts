@@ -12,11 +12,20 @@ export interface Candidate {
   kill(): Promise<void>;
 }
 
+/** What a candidate tells the run. */
+export interface CandidateReport {
+  elected(): void;
+  lost(reason: string): void;
+}
+
 export interface ElectionFailoverOptions {
   /** Candidate names, started in this order. */
   readonly names: readonly string[];
-  /** Starts a candidate that campaigns with `name` as its value and calls `elected` once it leads. */
-  startCandidate(name: string, elected: () => void): Promise<Candidate>;
+  /**
+   * Starts a candidate that campaigns with `name` as its value and calls `elected` once it
+   * leads, or `lost` if its campaign fails on its own (its session lost).
+   */
+  startCandidate(name: string, report: CandidateReport): Promise<Candidate>;
   /** Starts observing the election; `leader` gets each leader's value. Resolves with a stop function. */
   observe(leader: (value: string | undefined) => void): Promise<() => Promise<void>>;
   /** How long one takeover may take before the run fails (lease TTL plus slack). */
@@ -37,9 +46,16 @@ export async function runElectionFailover(options: ElectionFailoverOptions): Pro
       ledger.joined(name);
       candidates.set(
         name,
-        await options.startCandidate(name, () => {
-          options.log?.(`${name}: elected`);
-          ledger.announcedElected(name);
+        await options.startCandidate(name, {
+          elected: () => {
+            options.log?.(`${name}: elected`);
+            ledger.announcedElected(name);
+          },
+          lost: (reason) => {
+            // Not a kill of ours: the candidate's session ended on its own (lease expired).
+            options.log?.(`${name}: lost its campaign: ${reason}`);
+            ledger.lost(name, reason);
+          },
         }),
       );
     }

@@ -8,13 +8,13 @@
  * candidate in line leads. Observers follow the oldest key of the prefix.
  */
 import { prefixEnd, utf8, type KeyValue, type KvLease, type KvMember } from '@pontoon/kv';
+import { PontoonError } from '@pontoon/raft';
 import { waitDeletes } from './wait-deletes.js';
 
 /** Thrown by proclaim() when this session no longer holds its leader key. */
-export class NotLeaderError extends Error {
-  readonly code = 'ELECTION_NOT_LEADER';
-  constructor(election: string) {
-    super(`election ${election}: not the leader (etcd: "election: not leader")`);
+export class NotLeaderError extends PontoonError {
+  constructor(readonly election: string) {
+    super('ELECTION_NOT_LEADER', `election ${election}: not the leader (etcd: "election: not leader")`);
   }
 }
 

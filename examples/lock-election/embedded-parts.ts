@@ -47,13 +47,17 @@ export async function embeddedLockWorkers(cluster: EmbeddedCluster, names: reado
 export function embeddedElection(cluster: EmbeddedCluster, electionName: string, ttl: number): Pick<ElectionFailoverOptions, 'startCandidate' | 'observe'> {
   let started = 0;
   return {
-    async startCandidate(name, elected): Promise<Candidate> {
+    async startCandidate(name, report): Promise<Candidate> {
       const member = cluster.members[started++ % cluster.members.length]!;
       const session = await member.lease(ttl);
       const stop = new AbortController();
+      // A candidate whose session ends on its own (keepalives failing) is out of the election.
+      void session.lost.then((reason) => {
+        if (!stop.signal.aborted) report.lost(reason.message);
+      });
       new Election(member, session, electionName).campaign(name, stop.signal).then(
         () => {
-          if (!stop.signal.aborted) elected();
+          if (!stop.signal.aborted) report.elected();
         },
         () => {
           // Only a kill stops a campaign here; a killed candidate announces nothing.

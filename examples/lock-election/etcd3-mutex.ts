@@ -33,8 +33,11 @@ export class Etcd3Mutex implements DistributedLock {
       }
       const [held, lease] = await Promise.all([this.client.get(this.name).exec(), attempt.leaseId()]);
       const kv = held.kvs[0];
-      // Lost already (the lease expired between acquire and this read): try again.
-      if (kv === undefined || kv.lease !== lease) continue;
+      if (kv === undefined || kv.lease !== lease) {
+        // Lost already (the lease expired between acquire and this read): drop that lease, try again.
+        await attempt.release().catch(() => undefined);
+        continue;
+      }
       this.current = attempt;
       return Number(kv.create_revision);
     }

@@ -32,18 +32,27 @@ export function etcd3LockWorkers(endpoints: readonly string[], names: readonly s
 }
 
 /** Candidate processes and an observer (etcd3's Election.observe) for runElectionFailover. */
-export function etcd3Election(endpoints: readonly string[], electionName: string, ttl: number): Pick<ElectionFailoverOptions, 'startCandidate' | 'observe'> {
+export function etcd3Election(
+  endpoints: readonly string[],
+  electionName: string,
+  ttl: number,
+  log?: (line: string) => void,
+): Pick<ElectionFailoverOptions, 'startCandidate' | 'observe'> {
   return {
-    async startCandidate(name, elected): Promise<Candidate> {
+    async startCandidate(name, report): Promise<Candidate> {
       // tsx from this example's node_modules runs the TypeScript file directly.
       const child = spawn(process.execPath, ['--import', 'tsx', 'candidate-process.ts', endpoints.join(','), electionName, name, String(ttl)], {
         cwd: here,
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      const exited = once(child, 'exit');
+      // A spawn failure ('error' instead of 'exit') shows in the story; the run then times out.
+      const exited = once(child, 'exit').catch((err: Error) => log?.(`${name}: could not start: ${err.message}`));
       let killed = false;
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line === 'elected' && !killed) elected();
+        if (killed) return;
+        if (line === 'elected') report.elected();
+        else if (line.startsWith('lost ')) report.lost(line.slice('lost '.length));
+        else log?.(`${name}: ${line}`);
       });
       return {
         async kill() {

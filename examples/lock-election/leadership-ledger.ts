@@ -10,6 +10,8 @@ export class LeadershipLedger {
   readonly elected: string[] = [];
   /** Leaders in the order the observer reported them (repeats of the same leader folded). */
   readonly observed: string[] = [];
+  /** Candidates whose campaign failed on its own, with the reason (a lease lost under load). */
+  readonly losses: string[] = [];
   /** One line per broken rule (there must be none). */
   readonly violations: string[] = [];
   private readonly live = new Set<string>();
@@ -44,6 +46,12 @@ export class LeadershipLedger {
     this.changed();
   }
 
+  /** A candidate's campaign failed without a kill: it no longer leads or campaigns. */
+  lost(name: string, reason: string): void {
+    this.losses.push(`${name}: ${reason}`);
+    this.died(name);
+  }
+
   /** An observer's report: the leader's value, or undefined when nobody campaigns. */
   observedValue(value: string | undefined): void {
     if (value !== undefined && value !== this.observedLeader) this.observed.push(value);
@@ -62,7 +70,7 @@ export class LeadershipLedger {
       };
       const timer = setTimeout(() => {
         this.listeners.delete(check);
-        reject(new Error(`${what}: not within ${timeoutMs} ms (elected ${this.elected.join(',')}, observed ${this.observed.join(',')})`));
+        reject(new Error(`${what}: not within ${timeoutMs} ms (elected ${this.elected.join(',')}, observed ${this.observed.join(',')}, lost ${this.losses.join('; ')})`));
       }, timeoutMs);
       this.listeners.add(check);
     });

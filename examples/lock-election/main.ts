@@ -58,7 +58,7 @@ try {
   } finally {
     contention.close();
   }
-  const ledger = await runElectionFailover({ names: CANDIDATES, ...etcd3Election(servers.endpoints, 'elections/etcd3', 3), takeoverTimeoutMs: 60_000, log });
+  const ledger = await runElectionFailover({ names: CANDIDATES, ...etcd3Election(servers.endpoints, 'elections/etcd3', 3, log), takeoverTimeoutMs: 60_000, log });
   log(`leaders in turn: ${ledger.elected.join(' -> ')}; violations: ${ledger.violations.length}`);
 } finally {
   await servers.stop();

@@ -46,6 +46,7 @@ describe('lock and election on the embedded @pontoon/kv API', () => {
   it('when the leader dies the next candidate leads, one at a time, as Observe reports', async () => {
     const names = ['c1', 'c2', 'c3'];
     const ledger = await runElectionFailover({ names, ...embeddedElection(cluster, 'elections/t3', 2), takeoverTimeoutMs: 30_000 });
+    expect(ledger.losses).toEqual([]);
     expectOrderlyFailover(ledger, names);
   }, LONG);
 });

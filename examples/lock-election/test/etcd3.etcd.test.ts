@@ -1,5 +1,5 @@
 import { type EtcdCluster, startEtcdCluster } from 'pontoon-kv/testing';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runElectionFailover } from '../election-failover.js';
 import { etcd3Election, etcd3LockWorkers } from '../etcd3-parts.js';
 import { runLockWorkers } from '../lock-workers.js';
@@ -33,7 +33,13 @@ describe('etcd3 Lock and Election against real etcd 3.4', () => {
 
   it('candidate processes: when the leader is SIGKILLed the next leads, one at a time, as Observe reports', async () => {
     const names = ['c1', 'c2', 'c3'];
-    const ledger = await runElectionFailover({ names, ...etcd3Election(cluster.endpoints, 'elections/t2', 3), takeoverTimeoutMs: 90_000 });
+    // The run's story, shown if it fails: who campaigned with which key, who was elected, killed, lost.
+    const story: string[] = [];
+    const log = (line: string): void => void story.push(line);
+    const ledger = await runElectionFailover({ names, ...etcd3Election(cluster.endpoints, 'elections/t2', 3, log), takeoverTimeoutMs: 90_000, log }).catch(
+      (err: Error) => Promise.reject(new Error(`${err.message}\n${story.join('\n')}`)),
+    );
+    expect(ledger.losses, story.join('\n')).toEqual([]);
     expectOrderlyFailover(ledger, names);
   }, LONG);
 });
