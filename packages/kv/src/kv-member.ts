@@ -85,6 +85,12 @@ export interface KvMemberOptions {
   requestTimeoutMs?: number;
   /** The watch hub's options. */
   watch?: WatchHubOptions;
+  /**
+   * The leader's lease expiry timing. Default: etcd's, an expiry check every 500 ms and an
+   * expired lease's revoke proposed again after 3 s. A lease is revoked up to one check interval
+   * after it expired.
+   */
+  lessor?: { checkIntervalMs?: number; revokeRetryMs?: number };
 }
 
 /** A watch on a key, a range or a prefix. */
@@ -181,7 +187,7 @@ export class KvMember {
     this.electionTimeoutMs = this.tickMs * (raft.electionTicks ?? 10);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.maxTxnOps = options.store?.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
-    this.lessor = new Lessor({ clock: this.clock, onExpired: (ids) => this.revokeExpired(ids) });
+    this.lessor = new Lessor({ ...options.lessor, clock: this.clock, onExpired: (ids) => this.revokeExpired(ids) });
     this.lessor.reset(kv.store.leases());
     this.hub = new WatchHub(kv.store, options.watch);
     this.sm = new MemberStateMachine(kv, {

@@ -213,6 +213,8 @@ export interface SimKvClusterOptions {
   nodes?: number;
   lossRate?: number;
   snapshot: SnapshotPolicy | false;
+  /** The members' lessor expiry check interval (default: the member's, etcd's 500 ms). */
+  lessorCheckIntervalMs?: number;
 }
 
 export class SimKvCluster {
@@ -340,6 +342,7 @@ export class SimKvCluster {
           readTimeoutMs: 50 * SIM_TICK_MS * SIM_ELECTION_TICKS,
         },
         requestTimeoutMs: 500,
+        ...(this.options.lessorCheckIntervalMs === undefined ? {} : { lessor: { checkIntervalMs: this.options.lessorCheckIntervalMs } }),
       },
       kv,
       logStore,
