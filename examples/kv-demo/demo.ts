@@ -25,7 +25,7 @@ import { WriteLoad } from './write-load.js';
 
 const HEARTBEAT_MS = 50;
 const ELECTION_TIMEOUT_MS = 500;
-const LEASE_TTL_S = 2;
+const LEASE_TTL_S = 3;
 const SERVICE = 'demo';
 const EVENTS_PREFIX = '/demo/events/';
 const INSTANCES = 3;
