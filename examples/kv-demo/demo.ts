@@ -25,7 +25,7 @@ import { WriteLoad } from './write-load.js';
 
 const HEARTBEAT_MS = 50;
 const ELECTION_TIMEOUT_MS = 500;
-const LEASE_TTL_S = 2;
+const LEASE_TTL_S = 3;
 const SERVICE = 'demo';
 const EVENTS_PREFIX = '/demo/events/';
 const INSTANCES = 3;
@@ -53,6 +53,13 @@ let watcher: ResumingWatcher | undefined;
 let load: WriteLoad | undefined;
 let statusLine = '';
 let statusTimer: NodeJS.Timeout | undefined;
+
+/** A command over several shell lines (its first three words, then two a line), indented under the log's text. */
+function commandLines(words: readonly string[]): string {
+  const lines = [words.slice(0, 3).join(' ')];
+  for (let i = 3; i < words.length; i += 2) lines.push(`  ${words.slice(i, i + 2).join(' ')}`);
+  return lines.map((l, i) => dim(`         ${l}${i < lines.length - 1 ? ' \\' : ''}`)).join('\n');
+}
 
 /** Prints a line above the live status line (which is redrawn under it). */
 function say(msg: string): void {
@@ -183,7 +190,7 @@ async function main(): Promise<void> {
     (created) => {
       cluster = created;
       const m0 = created.members[0]!;
-      say(`starting ${created.members.map((m) => m.name).join(', ')}, each as ${dim(`pontoon-kv ${m0.flags.join(' ')}`)} (${m0.name}'s flags)`);
+      say(`starting ${created.members.map((m) => m.name).join(', ')}; ${m0.name} is\n${commandLines(['pontoon-kv', ...m0.flags])}`);
       if (tty) statusTimer = setInterval(() => void showStatus().catch(() => {}), 200);
     },
   );
@@ -198,8 +205,8 @@ async function main(): Promise<void> {
   discovery = d.discovery;
   say(`discovery: read /services/${SERVICE}/ at revision ${d.revision} (${plural(discovery.instances.length, 'instance')}), watching from revision ${d.revision + 1}`);
   for (let i = 0; i < INSTANCES; i++) instances.push(await ServiceInstance.register(c.members.map((m) => m.endpoint), SERVICE, LEASE_TTL_S));
-  say(`registered ${INSTANCES} instances under /services/${SERVICE}/<address>, each on a ${LEASE_TTL_S} s lease it keeps alive`);
   await until('discovery to see every instance', () => discovery!.instances.length === INSTANCES);
+  say(`registered ${INSTANCES} instances under /services/${SERVICE}/<address>, each on a ${LEASE_TTL_S} s lease it keeps alive`);
 
   // The watcher starts on the leader, the member about to be killed.
   const startRevision = Number((await all.getAll().prefix(EVENTS_PREFIX).exec()).header.revision) + 1;
