@@ -3,6 +3,7 @@
  * client addresses. Each service lives in its own file; this one binds them, the limits etcd
  * sets on its gRPC server, and the lifecycle.
  */
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_MAX_REQUEST_BYTES, type KvMember } from '@pontoon/kv';
 import { loadEtcdProtos } from '../etcd-protos.js';
@@ -35,7 +36,10 @@ export interface EtcdServerTls {
 export interface EtcdGrpcServerOptions {
   readonly member: KvMember;
   readonly ids: EtcdIds;
-  /** `host:port` addresses to listen on (port 0: any free port). */
+  /**
+   * `host:port` addresses to listen on (port 0: any free port); none when every connection comes
+   * through injectConnection().
+   */
   readonly listen: string | readonly string[];
   readonly tls?: EtcdServerTls;
   /** etcd's --max-request-bytes (default 1.5 MiB). */
@@ -45,6 +49,11 @@ export interface EtcdGrpcServerOptions {
 export interface EtcdGrpcServer {
   /** The bound `host:port` addresses, in the order of `listen`. */
   readonly addresses: readonly string[];
+  /**
+   * Serves gRPC on a connection accepted elsewhere (a client port that told HTTP/2 from
+   * HTTP/1.1 and terminated TLS), in this process, with the limits above.
+   */
+  injectConnection(connection: Duplex): void;
   /** Stops accepting calls, ends open streams, and closes every connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -105,9 +114,12 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     server.forceShutdown();
     throw err;
   }
+  // Plain: TLS, where there is any, ends at the port that accepted the connection.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let closed: Promise<void> | undefined;
   return {
     addresses,
+    injectConnection: (connection) => injector.injectConnection(connection),
     close() {
       closed ??= new Promise<void>((resolve) => {
         closing.abort();
