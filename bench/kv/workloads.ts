@@ -269,8 +269,29 @@ async function keepalives(c: Clients, level: WorkloadLevel, durationMs: number, 
   }
 }
 
-/** Runs one level (after compacting, so no level inherits another's history). */
+/**
+ * Runs one level (after compacting, so no level inherits another's history). A level whose
+ * setup fails (the etcd3 client's circuit breaker opens after 3 failed calls in a row and
+ * refuses every call for 5 s) is reported as failed with the reason, and the next level runs
+ * after the breaker has closed again, so one bad level does not cost the whole comparison.
+ */
 export async function runLevel(c: Clients, level: WorkloadLevel, durationMs: number, warmupMs: number): Promise<LevelRun> {
+  try {
+    const run = await runLevelOnce(c, level, durationMs, warmupMs);
+    // Failed calls may have opened the breaker: let it close before the next level's setup.
+    if (run.errors > 0) await new Promise((r) => setTimeout(r, BREAKER_RESET_MS));
+    return run;
+  } catch (err) {
+    await new Promise((r) => setTimeout(r, BREAKER_RESET_MS));
+    const none: Window = { ops: 0, errors: 1, firstError: `the level failed: ${message(err)}`, samples: new SampleBuffer() };
+    return toRun(level, none, durationMs);
+  }
+}
+
+/** Longer than the etcd3 client's circuit breaker stays open (5 s). */
+const BREAKER_RESET_MS = 6000;
+
+async function runLevelOnce(c: Clients, level: WorkloadLevel, durationMs: number, warmupMs: number): Promise<LevelRun> {
   await compact(c);
   switch (level.kind) {
     case 'put':
