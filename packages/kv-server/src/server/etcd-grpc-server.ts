@@ -75,7 +75,7 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     member,
     ids,
     header: { clusterId: ids.clusterId, memberId: () => (ownEtcdId ??= recordedEtcdId(ids, member.id)) ?? BigInt(member.id) },
-    alarms: new Alarms(member),
+    alarms: new Alarms(member, closing.signal),
     maxRequestBytes,
     closed: closing.signal,
   };
