@@ -25,10 +25,12 @@ describe('kv suite at tiny sizes', () => {
     for (const s of r.systems) {
       expect(s.levels.map((l) => l.name)).toEqual(LEVELS.map(levelName));
       for (const l of s.levels) {
-        // Two passes each; a loaded machine may finish nothing in a 300 ms window, but nothing fails.
+        // Two passes each. On a loaded machine a level may finish nothing in a 300 ms window, or
+        // time requests out (pontoon-kv at 256 puts in flight does): that is a measurement, not
+        // a defect of the suite, so it must be in the report rather than absent from it.
         expect(l.passOpsPerSec).toHaveLength(2);
-        expect(l.errors, `${s.system} ${l.name}: ${l.firstError}`).toBe(0);
         expect(Number.isFinite(l.opsPerSec)).toBe(true);
+        if (l.errors > 0) expect(l.firstError).toBeDefined();
       }
       expect(s.keys?.keys).toBe(keys);
       expect(s.keys?.rssBytes).toHaveLength(3);
@@ -59,6 +61,9 @@ describe('kv suite at tiny sizes', () => {
     for (const f of figures) expect(tableLines.some((line) => line.startsWith(f))).toBe(true);
     expect(text).toContain('pontoon-kv / etcd');
     expect(text).toContain('passes: pontoon-kv, etcd, etcd, pontoon-kv');
+    for (const s of r.systems) {
+      for (const l of s.levels) if (l.errors > 0) expect(text).toContain(`${s.system} ${l.name}: ${l.errors} failed; first: ${l.firstError}`);
+    }
 
     // Every member and client process is gone.
     expect(children()).toEqual([]);
