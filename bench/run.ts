@@ -22,6 +22,7 @@ import { simSuite } from './sim/index.js';
 import { stateMachineSuite } from './state-machine/index.js';
 import { snapshotTransferSuite } from './snapshot-transfer/index.js';
 import { kvStoreSuite } from './kv-store/index.js';
+import { kvSuite } from './kv/index.js';
 import { renderHtmlReport } from './lib/html-report.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { writeHtml, writeResults } from './lib/results.js';
@@ -40,6 +41,7 @@ const SUITES: readonly Suite[] = [
   simSuite,
   peersSuite,
   snapshotTransferSuite,
+  kvSuite,
 ];
 
 const DEFAULTS: SuiteOptions = { runs: 5, durationMs: 1000, warmupRuns: 1, filter: undefined };

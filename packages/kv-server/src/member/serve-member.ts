@@ -43,13 +43,13 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
     await started.close();
   };
   try {
-    grpc = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', maxRequestBytes: config.maxRequestBytes });
-    const grpcAddress = hostPortOf(`http://${grpc.addresses[0]!}`);
+    // No address of its own: the client ports hand it their gRPC connections.
+    grpc = await startEtcdGrpcServer({ member, ids, listen: [], maxRequestBytes: config.maxRequestBytes });
     const registry = memberMetrics(member, memberDir(config.dataDir));
     const handler = operationalHandler(member, registry);
     for (const url of config.listenClientUrls) {
       const { host, port } = hostPortOf(url);
-      const p = new ClientPort({ host, port, grpcAddress, ...(clientTls === undefined ? {} : { tls: clientTls }), http: handler });
+      const p = new ClientPort({ host, port, grpc, ...(clientTls === undefined ? {} : { tls: clientTls }), http: handler });
       await p.listen();
       ports.push(p);
     }

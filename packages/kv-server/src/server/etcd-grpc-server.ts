@@ -3,13 +3,14 @@
  * client addresses. Each service lives in its own file; this one binds them, the limits etcd
  * sets on its gRPC server, and the lifecycle.
  */
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_MAX_REQUEST_BYTES, type KvMember } from '@pontoon/kv';
 import { loadEtcdProtos } from '../etcd-protos.js';
 import { Alarms } from './alarms.js';
 import { registerAuthStatus } from './auth-status.js';
 import type { ServerContext } from './call-context.js';
-import { etcdIdOf, type EtcdIds } from './etcd-ids.js';
+import { type EtcdIds } from './etcd-ids.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { watchService } from './watch-service.js';
@@ -35,7 +36,10 @@ export interface EtcdServerTls {
 export interface EtcdGrpcServerOptions {
   readonly member: KvMember;
   readonly ids: EtcdIds;
-  /** `host:port` addresses to listen on (port 0: any free port). */
+  /**
+   * `host:port` addresses to listen on (port 0: any free port); none when every connection comes
+   * through injectConnection().
+   */
   readonly listen: string | readonly string[];
   readonly tls?: EtcdServerTls;
   /** etcd's --max-request-bytes (default 1.5 MiB). */
@@ -45,6 +49,11 @@ export interface EtcdGrpcServerOptions {
 export interface EtcdGrpcServer {
   /** The bound `host:port` addresses, in the order of `listen`. */
   readonly addresses: readonly string[];
+  /**
+   * Serves gRPC on a connection accepted elsewhere (a client port that told HTTP/2 from
+   * HTTP/1.1 and terminated TLS), in this process, with the limits above.
+   */
+  injectConnection(connection: Duplex): void;
   /** Stops accepting calls, ends open streams, and closes every connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -57,11 +66,16 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
   const { member, ids } = options;
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const closing = new AbortController();
+  // Every response header carries this member's etcd id; looking it up in the members table
+  // (the replicated cluster metadata, read from SQLite) cost ~0.1 ms per response. A member's
+  // etcd id never changes once recorded; until it is (a member added at runtime that has not
+  // published yet), its Raft id stands in and the table is asked again.
+  let ownEtcdId: bigint | undefined;
   const ctx: ServerContext = {
     member,
     ids,
-    header: { clusterId: ids.clusterId, memberId: () => etcdIdOf(ids, member.id) },
-    alarms: new Alarms(member),
+    header: { clusterId: ids.clusterId, memberId: () => (ownEtcdId ??= recordedEtcdId(ids, member.id)) ?? BigInt(member.id) },
+    alarms: new Alarms(member, closing.signal),
     maxRequestBytes,
     closed: closing.signal,
   };
@@ -105,9 +119,12 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     server.forceShutdown();
     throw err;
   }
+  // Plain: TLS, where there is any, ends at the port that accepted the connection.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let closed: Promise<void> | undefined;
   return {
     addresses,
+    injectConnection: (connection) => injector.injectConnection(connection),
     close() {
       closed ??= new Promise<void>((resolve) => {
         closing.abort();
@@ -118,4 +135,8 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
       return closed;
     },
   };
+}
+
+function recordedEtcdId(ids: EtcdIds, raftId: number): bigint | undefined {
+  return ids.members().find((m) => m.raftId === raftId)?.id;
 }

@@ -1,0 +1,67 @@
+/**
+ * The kv suite's client process: `etcd3` clients for one cluster (pontoon-kv or etcd), kept out
+ * of the servers' processes and of the parent, so that the client's CPU is the same for both
+ * systems and counts against neither. It finds the leader, says `ready`, then runs what the
+ * parent asks (the workload's levels, or loading the key set) and exits when the parent
+ * disconnects.
+ *
+ *   client-main.ts <endpoint,endpoint,...>
+ */
+import { Etcd3 } from 'etcd3';
+import type { FromClient, ToClient } from './protocol.js';
+import { loadKeys, runLevel } from './workloads.js';
+import type { Clients } from './workloads.js';
+
+const endpointList = process.argv[2];
+if (endpointList === undefined) throw new Error('usage: client-main.ts <endpoint,endpoint,...>');
+const endpoints = endpointList.split(',');
+
+function send(m: FromClient): void {
+  process.send?.(m);
+}
+
+/** The member that says it leads; a fresh cluster may still be electing, so ask for a while. */
+async function findLeader(): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    for (const host of endpoints) {
+      const probe = new Etcd3({ hosts: host });
+      try {
+        const status = await probe.maintenance.status();
+        if (status.leader !== '0' && status.header.member_id === status.leader) return host;
+      } catch {
+        // not serving yet
+      } finally {
+        probe.close();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no member among ${endpoints.join(', ')} said it was the leader within 30 s`);
+}
+
+async function setup(): Promise<Clients> {
+  const leaderHost = await findLeader();
+  const members = endpoints.map((hosts) => new Etcd3({ hosts }));
+  return { leader: members[endpoints.indexOf(leaderHost)]!, members, compactedAt: '0' };
+}
+
+async function serve(clients: Clients, m: ToClient): Promise<void> {
+  if (m.type === 'load') {
+    send({ type: 'loaded', result: await loadKeys(clients, m.keys) });
+    return;
+  }
+  for (const level of m.levels) send({ type: 'level', run: await runLevel(clients, level, m.durationMs, m.warmupMs) });
+  send({ type: 'done' });
+}
+
+const fail = (err: unknown): void => send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+
+setup().then((clients) => {
+  process.on('message', (m: ToClient) => void serve(clients, m).catch(fail));
+  process.on('disconnect', () => {
+    for (const c of clients.members) c.close();
+    process.exit(0);
+  });
+  send({ type: 'ready', leader: endpoints[clients.members.indexOf(clients.leader)]! });
+}, fail);

@@ -1,0 +1,150 @@
+/**
+ * The two systems of the kv suite as 3-member clusters of real processes on 127.0.0.1, both at
+ * their default durability: pontoon-kv (the `pontoon-kv` command, through `pontoon-kv/testing`),
+ * and Debian's etcd 3.4 (`.ci/install-etcd.sh` installs it). Each can stop and restart one member
+ * on its data, and tell each member's pid for its RSS.
+ */
+import type { ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { etcdBinary, startPontoonKvCluster } from 'pontoon-kv/testing';
+import { ProcessGroup, freePorts } from '../peers/processes.js';
+
+export type SystemName = 'pontoon-kv' | 'etcd';
+
+export interface KvCluster {
+  readonly system: SystemName;
+  /** Client URLs, `http://127.0.0.1:<port>`. */
+  readonly endpoints: readonly string[];
+  /** The member processes' pids (undefined for a stopped member). */
+  pids(): readonly (number | undefined)[];
+  /** Stops member `index` with SIGTERM and waits for it to exit; its data stays. */
+  stopMember(index: number): Promise<void>;
+  /** Starts member `index` again on its data; resolves once its process is started. */
+  startMember(index: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 90_000;
+/**
+ * A restart on the full key set: pontoon-kv took 14 s on 100,000 keys at load 22, so 1,000,000
+ * may take minutes; this is the bound of a start that has hung, not an expectation.
+ */
+const RESTART_TIMEOUT_MS = 900_000;
+
+/** Members still running when the runner exits (interrupted, or crashed) are killed. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+function track(child: ChildProcess | undefined): void {
+  if (child === undefined) return;
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+export async function startPontoonKv(): Promise<KvCluster> {
+  // Its defaults are etcd's: fsync before the answer, 100 ms heartbeat, 1 s election timeout.
+  // One timeout for the first start and restarts (the harness takes one): the restart's.
+  const cluster = await startPontoonKvCluster({ size: 3, clusterToken: 'pontoon-kv-bench', readyTimeoutMs: RESTART_TIMEOUT_MS });
+  for (const m of cluster.members) track(m.process);
+  return {
+    system: 'pontoon-kv',
+    endpoints: cluster.endpoints,
+    pids: () => cluster.members.map((m) => m.process?.pid),
+    stopMember: async (i) => {
+      await cluster.stopMember(i, 'SIGTERM');
+    },
+    startMember: async (i) => {
+      await cluster.restartMember(i);
+      track(cluster.members[i]!.process);
+    },
+    stop: () => cluster.stop(),
+  };
+}
+
+/** etcd's `/health` says `"health":"true"` once the member has a leader and serves. */
+function healthy(clientUrl: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(`${clientUrl}/health`, { timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+export async function startEtcd(): Promise<KvCluster> {
+  const binary = etcdBinary('etcd');
+  const group = new ProcessGroup();
+  const dir = group.tempDir('kv-etcd');
+  const ports = await freePorts(6);
+  const members = [0, 1, 2].map((i) => ({
+    name: `m${i}`,
+    client: `http://127.0.0.1:${ports[i]}`,
+    peer: `http://127.0.0.1:${ports[i + 3]}`,
+  }));
+  const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(',');
+  // etcd ignores the --initial-cluster flags on a data directory that exists: one set of flags
+  // serves the first start and every restart.
+  const flags = members.map((m) => [
+    `--name=${m.name}`,
+    `--data-dir=${path.join(dir, m.name)}`,
+    `--listen-client-urls=${m.client}`,
+    `--advertise-client-urls=${m.client}`,
+    `--listen-peer-urls=${m.peer}`,
+    `--initial-advertise-peer-urls=${m.peer}`,
+    `--initial-cluster=${initialCluster}`,
+    '--initial-cluster-state=new',
+    '--initial-cluster-token=pontoon-kv-bench',
+    '--logger=zap',
+    '--log-level=error',
+  ]);
+  // A clean environment: ETCD_* variables of the caller would change the members' config.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD')));
+  const procs: (ChildProcess | undefined)[] = [undefined, undefined, undefined];
+  const spawnMember = (i: number): void => {
+    const child = group.spawn(binary, flags[i]!, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let tail = '';
+    child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-2000)));
+    child.once('exit', (code, signal) => {
+      if (code !== 0 && signal === null) process.stderr.write(`kv: etcd ${members[i]!.name} exited with ${code}: ${tail.trim()}\n`);
+    });
+    procs[i] = child;
+  };
+  const stopMember = async (i: number): Promise<void> => {
+    const child = procs[i];
+    procs[i] = undefined;
+    if (child !== undefined) await group.stop(child);
+  };
+  try {
+    for (let i = 0; i < 3; i++) spawnMember(i);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (const m of members) {
+      while (!(await healthy(m.client))) {
+        if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy after ${START_TIMEOUT_MS} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    await group.close();
+    throw err;
+  }
+  return {
+    system: 'etcd',
+    endpoints: members.map((m) => m.client),
+    pids: () => procs.map((p) => p?.pid),
+    stopMember,
+    startMember: async (i) => spawnMember(i),
+    stop: () => group.close(),
+  };
+}
+
+export function startSystem(system: SystemName): Promise<KvCluster> {
+  return system === 'etcd' ? startEtcd() : startPontoonKv();
+}
