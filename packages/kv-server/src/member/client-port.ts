@@ -4,11 +4,13 @@
  * the gRPC server listening on a loopback port of this process; HTTP/1.1 requests are answered
  * here. A plain connection is told apart by the HTTP/2 preface (`PRI * HTTP/2.0`); with TLS
  * the port terminates TLS (ALPN `h2` and `http/1.1`, client certificates checked against
- * `--trusted-ca-file` with `--client-cert-auth`) and routes on the protocol ALPN chose.
+ * `--trusted-ca-file` with `--client-cert-auth`) and routes on the protocol ALPN chose. The
+ * client's HTTP/2 bytes pass through request-authority.ts on their way to gRPC.
  */
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
+import { forwardRequests } from './request-authority.js';
 import type { TlsMaterial } from './tls-material.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0', 'latin1');
@@ -108,10 +110,8 @@ export class ClientPort {
     inbound.once('close', () => outbound.destroy());
     outbound.once('close', () => inbound.destroy());
     outbound.once('connect', () => {
-      if (head.length > 0) outbound.write(head);
-      inbound.pipe(outbound);
+      forwardRequests(inbound, outbound, head);
       outbound.pipe(inbound);
-      inbound.resume();
     });
   }
 }
