@@ -10,7 +10,8 @@ import { ClientPort } from './client-port.js';
 import type { EtcdLog } from './etcd-log.js';
 import { hostPortOf } from './member-directory.js';
 import { memberDir } from './member-identity.js';
-import { memberMetrics, operationalHandler } from './operational-http.js';
+import { MemberMetrics } from './member-metrics.js';
+import { operationalHandler } from './operational-http.js';
 import { startMember, type StartedMember } from './start-member.js';
 import { loadTlsMaterial } from './tls-material.js';
 
@@ -29,7 +30,8 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
   if (config.clientTls.autoTls && config.clientTls.certFile === '') {
     log.warn('embed', 'automatically generated client certificate (self-signed)', {});
   }
-  const started = await startMember(config, log, peerTls);
+  const metrics = new MemberMetrics();
+  const started = await startMember(config, log, peerTls, metrics.raft);
   const { member, ids, identity, self } = started;
   let grpc: EtcdGrpcServer | undefined;
   const ports: ClientPort[] = [];
@@ -43,10 +45,10 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
     await started.close();
   };
   try {
-    grpc = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', maxRequestBytes: config.maxRequestBytes });
+    grpc = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', maxRequestBytes: config.maxRequestBytes, metrics: metrics.grpc });
     const grpcAddress = hostPortOf(`http://${grpc.addresses[0]!}`);
-    const registry = memberMetrics(member, memberDir(config.dataDir));
-    const handler = operationalHandler(member, registry);
+    metrics.observe(member, memberDir(config.dataDir));
+    const handler = operationalHandler(member, metrics.registry);
     for (const url of config.listenClientUrls) {
       const { host, port } = hostPortOf(url);
       const p = new ClientPort({ host, port, grpcAddress, ...(clientTls === undefined ? {} : { tls: clientTls }), http: handler });

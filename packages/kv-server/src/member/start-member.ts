@@ -3,7 +3,7 @@
  * restart), the Raft transport and peer link on the peer URL, and the KvMember with etcd's
  * flags mapped onto its options.
  */
-import { forceNewCluster, type Member, type Transport } from '@pontoon/raft';
+import { forceNewCluster, type Member, type RaftMetrics, type Transport } from '@pontoon/raft';
 import { KvMember, KvStateMachine, openKvMember } from '@pontoon/kv';
 import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { TcpTransport } from '@pontoon/transport-tcp';
@@ -37,7 +37,12 @@ export interface StartedMember {
 /** How long a joining member keeps asking the cluster for its place before giving up. */
 const JOIN_DISCOVERY_MS = 30_000;
 
-export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTlsMaterial: TlsMaterial | undefined): Promise<StartedMember> {
+export async function startMember(
+  config: EtcdServerConfig,
+  log: EtcdLog,
+  peerTlsMaterial: TlsMaterial | undefined,
+  metrics?: RaftMetrics,
+): Promise<StartedMember> {
   const peerTls: PeerTls | undefined =
     peerTlsMaterial === undefined
       ? undefined
@@ -173,6 +178,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
         heartbeatTicks: 1,
         snapshot: { everyEntries: Math.max(1, config.snapshotCount) },
         logger: log.logger('raft'),
+        ...(metrics === undefined ? {} : { metrics }),
       },
       store: {
         maxTxnOps: config.maxTxnOps,

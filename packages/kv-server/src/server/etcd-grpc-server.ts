@@ -18,6 +18,7 @@ import { clusterService } from './cluster-service.js';
 import { healthService } from './health-service.js';
 import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
+import type { GrpcServerMetrics } from './grpc-metrics.js';
 
 /** etcd's grpcOverheadBytes: room above --max-request-bytes for the rest of a message. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -40,6 +41,8 @@ export interface EtcdGrpcServerOptions {
   readonly tls?: EtcdServerTls;
   /** etcd's --max-request-bytes (default 1.5 MiB). */
   readonly maxRequestBytes?: number;
+  /** Counts calls and messages (etcd's grpc_server_* metrics). */
+  readonly metrics?: GrpcServerMetrics;
 }
 
 export interface EtcdGrpcServer {
@@ -70,8 +73,15 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     'grpc.max_send_message_length': 2 ** 31 - 1,
     // etcd's default --grpc-keepalive-min-time: clients may ping every 5 s.
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    ...(options.metrics === undefined ? {} : { interceptors: [options.metrics.interceptor] }),
   });
   const services = loadEtcdProtos().services;
+  // As etcd: the services registered before its go-grpc-prometheus are listed from the start.
+  if (options.metrics !== undefined) {
+    for (const s of [services.KV, services.Watch, services.Lease, services.Cluster, services.Auth, services.Maintenance, services.Health]) {
+      options.metrics.preRegister(s);
+    }
+  }
   server.addService(services.KV, kvService(ctx));
   server.addService(services.Watch, watchService(ctx));
   server.addService(services.Lease, leaseService(ctx));
