@@ -32,7 +32,7 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
   }
   const metrics = new MemberMetrics();
   const started = await startMember(config, log, peerTls, metrics.raft);
-  const { member, ids, identity, self } = started;
+  const { member, ids, identity, self, leaderProgress } = started;
   let grpc: EtcdGrpcServer | undefined;
   const ports: ClientPort[] = [];
   const metricsServers: http.Server[] = [];
@@ -45,7 +45,7 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
     await started.close();
   };
   try {
-    grpc = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', maxRequestBytes: config.maxRequestBytes, metrics: metrics.grpc });
+    grpc = await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', maxRequestBytes: config.maxRequestBytes, metrics: metrics.grpc, leaderProgress });
     const grpcAddress = hostPortOf(`http://${grpc.addresses[0]!}`);
     metrics.observe(member, memberDir(config.dataDir));
     const handler = operationalHandler(member, metrics.registry);

@@ -17,6 +17,8 @@ import { computeMemberId, formatMemberId } from '../member-id.js';
 import type { EtcdLog } from './etcd-log.js';
 import { addressText, hostPortOf } from './member-directory.js';
 import { ReplicatedEtcdIds, raftIdOfMemberId as raftIdOf, type EtcdMemberRecord } from '../server/etcd-ids.js';
+import { ownProgress, type LeaderProgressSource } from '../server/learner-readiness.js';
+import { peerLeaderProgress } from './leader-progress.js';
 import { memberDir, readMemberIdentity, writeMemberIdentity, type MemberIdentity } from './member-identity.js';
 import { PeerDialer, PeerPort, TcpPeerLink, type PeerTls, type PublishedAttributes } from './peer-port.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -31,6 +33,8 @@ export interface StartedMember {
   readonly restarted: boolean;
   /** This member's record, as it publishes it (name and client URLs). */
   readonly self: EtcdMemberRecord;
+  /** The leader's replication progress, asked of the leader when this member does not lead. */
+  readonly leaderProgress: LeaderProgressSource;
   close(): Promise<void>;
 }
 
@@ -132,7 +136,7 @@ export async function startMember(
   };
   const ports = config.listenPeerUrls.map((u) => {
     const { host, port } = hostPortOf(u);
-    return new PeerPort({ host, port, transportAddress, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes });
+    return new PeerPort({ host, port, transportAddress, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes, progress: () => (member === undefined ? undefined : ownProgress(member)) });
   });
   let member: KvMember | undefined;
   const dialer = peerTls === undefined ? undefined : new PeerDialer(peerTls);
@@ -195,6 +199,7 @@ export async function startMember(
       ids,
       identity,
       self,
+      leaderProgress: peerLeaderProgress(started, link, addressOf, tickMs),
       restarted: stored !== undefined,
       close: async () => {
         await started.close();

@@ -19,6 +19,7 @@ import { healthService } from './health-service.js';
 import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
 import type { GrpcServerMetrics } from './grpc-metrics.js';
+import { localLeaderProgress, type LeaderProgressSource } from './learner-readiness.js';
 
 /** etcd's grpcOverheadBytes: room above --max-request-bytes for the rest of a message. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -43,6 +44,12 @@ export interface EtcdGrpcServerOptions {
   readonly maxRequestBytes?: number;
   /** Counts calls and messages (etcd's grpc_server_* metrics). */
   readonly metrics?: GrpcServerMetrics;
+  /**
+   * How MemberPromote learns the leader's replication progress (etcd's learner readiness check).
+   * Default: the member's own, so that on a member that does not lead MemberPromote answers
+   * etcd's "not leader"; pontoon-kv's members ask the leader over the peer port.
+   */
+  readonly leaderProgress?: LeaderProgressSource;
 }
 
 export interface EtcdGrpcServer {
@@ -67,6 +74,7 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     alarms: new Alarms(member),
     maxRequestBytes,
     closed: closing.signal,
+    leaderProgress: options.leaderProgress ?? localLeaderProgress(member),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
