@@ -5,15 +5,16 @@
  * `--peer-cert-file --peer-key-file --peer-trusted-ca-file --peer-client-cert-auth` on https://
  * peer URLs: the cluster forms over TLS, etcdctl with a CA-signed client certificate works on
  * every member, and a client without a certificate, or with one from another CA, is refused on
- * both ports.
+ * both ports. A real etcd 3.4 with the same client flags and files answers the same.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { etcdBinary, runEtcdctl, startPontoonKvCluster, type PontoonKvCluster } from '../src/testing/index.js';
+import { etcdBinary, freePort, runEtcdctl, startPontoonKvCluster, type PontoonKvCluster } from '../src/testing/index.js';
 
 const LONG = 300_000;
 
@@ -72,6 +73,8 @@ describe('TLS from files: client certificate auth and peer TLS', () => {
   let dir: string;
   let cluster: PontoonKvCluster;
   let files: Record<'ca' | 'cert' | 'key' | 'clientCert' | 'clientKey' | 'strangerCert' | 'strangerKey', string>;
+  let etcd: ChildProcess | undefined;
+  let etcdUrl: string;
 
   beforeAll(async () => {
     etcdBinary('etcdctl');
@@ -94,26 +97,47 @@ describe('TLS from files: client certificate auth and peer TLS', () => {
       strangerCert: write('stranger.crt', stranger.cert),
       strangerKey: write('stranger.key', stranger.key),
     };
+    const clientFlags = [`--cert-file=${files.cert}`, `--key-file=${files.key}`, `--trusted-ca-file=${files.ca}`, '--client-cert-auth'];
+    etcdUrl = `https://127.0.0.1:${await freePort()}`;
+    const etcdPeer = `http://127.0.0.1:${await freePort()}`;
+    etcd = spawn(etcdBinary('etcd'), [
+      '--name=reference', `--data-dir=${path.join(dir, 'reference.etcd')}`, `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${etcdPeer}`, `--initial-advertise-peer-urls=${etcdPeer}`, `--initial-cluster=reference=${etcdPeer}`,
+      '--logger=zap', ...clientFlags,
+    ], { stdio: 'ignore' });
     cluster = await startPontoonKvCluster({
       size: 3,
       scheme: 'https',
       dir,
       extraFlags: [
-        `--cert-file=${files.cert}`, `--key-file=${files.key}`, `--trusted-ca-file=${files.ca}`, '--client-cert-auth',
+        ...clientFlags,
         `--peer-cert-file=${files.cert}`, `--peer-key-file=${files.key}`, `--peer-trusted-ca-file=${files.ca}`, '--peer-client-cert-auth',
       ],
     });
+    const auth = [`--cacert=${files.ca}`, `--cert=${files.clientCert}`, `--key=${files.clientKey}`];
+    for (let deadline = Date.now() + 60_000; ; ) {
+      if ((await runEtcdctl([etcdUrl], [...auth, 'endpoint', 'health'], { timeoutMs: 20_000 })).exitCode === 0) break;
+      if (Date.now() > deadline) throw new Error('the reference etcd did not become healthy');
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }, LONG);
   afterAll(async () => {
+    if (etcd !== undefined && etcd.exitCode === null) {
+      const exited = new Promise((r) => etcd!.once('exit', r));
+      etcd.kill('SIGTERM');
+      await exited;
+    }
     await cluster?.stop();
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   }, LONG);
 
   it('forms over TLS peers and serves etcdctl with a CA-signed client certificate on every member', async () => {
     const auth = [`--cacert=${files.ca}`, `--cert=${files.clientCert}`, `--key=${files.clientKey}`];
-    const put = await runEtcdctl([cluster.endpoints[0]!], [...auth, 'put', 'tls/key', 'secret'], { timeoutMs: 60_000 });
-    expect(put.stdout, put.stderr).toBe('OK\n');
-    for (const e of cluster.endpoints) {
+    for (const e of [cluster.endpoints[0]!, etcdUrl]) {
+      const put = await runEtcdctl([e], [...auth, 'put', 'tls/key', 'secret'], { timeoutMs: 60_000 });
+      expect(put.stdout, put.stderr).toBe('OK\n');
+    }
+    for (const e of [...cluster.endpoints, etcdUrl]) {
       const got = await runEtcdctl([e], [...auth, 'get', 'tls/key', '--print-value-only'], { timeoutMs: 60_000 });
       expect(got.stdout, got.stderr).toBe('secret\n');
     }
@@ -126,13 +150,15 @@ describe('TLS from files: client certificate auth and peer TLS', () => {
   }, LONG);
 
   it('refuses clients without a certificate or with one from another CA, on client and peer ports', async () => {
-    const noCert = await runEtcdctl([cluster.endpoints[0]!], [`--cacert=${files.ca}`, '--dial-timeout=3s', '--command-timeout=5s', 'get', 'tls/key'], { timeoutMs: 60_000 });
-    expect(noCert.exitCode).not.toBe(0);
-    expect(noCert.stdout).toBe('');
+    for (const e of [cluster.endpoints[0]!, etcdUrl]) {
+      const noCert = await runEtcdctl([e], [`--cacert=${files.ca}`, '--dial-timeout=3s', '--command-timeout=5s', 'get', 'tls/key'], { timeoutMs: 60_000 });
+      expect(noCert.exitCode, e).not.toBe(0);
+      expect(noCert.stdout).toBe('');
+    }
     const ca = fs.readFileSync(files.ca);
     const good = { ca, cert: fs.readFileSync(files.clientCert), key: fs.readFileSync(files.clientKey), checkServerIdentity: () => undefined };
     const stranger = { ca, cert: fs.readFileSync(files.strangerCert), key: fs.readFileSync(files.strangerKey), checkServerIdentity: () => undefined };
-    for (const url of [cluster.members[0]!.clientUrl, cluster.members[1]!.peerUrl]) {
+    for (const url of [cluster.members[0]!.clientUrl, cluster.members[1]!.peerUrl, etcdUrl]) {
       expect(await handshake(url, good)).toBe('ok');
       expect(await handshake(url, { ca, checkServerIdentity: () => undefined })).not.toBe('ok');
       expect(await handshake(url, stranger)).not.toBe('ok');
