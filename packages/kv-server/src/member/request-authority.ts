@@ -71,6 +71,7 @@ export class RequestAuthorityFilter {
     if (this._mode === 'passthrough') return [chunk];
     const out: Buffer[] = [];
     const rewrites = this.rewrites;
+    const blockBefore = this.blockHead !== undefined;
     const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = Buffer.alloc(0);
     let pos = 0;
@@ -119,8 +120,8 @@ export class RequestAuthorityFilter {
     if (pos < data.length) {
       // Copied: the caller's chunk must not be kept alive by a view of its tail.
       this.pending = Buffer.from(data.subarray(pos));
-    } else if (this.rewrites === rewrites) {
-      // Nothing held back and nothing rewritten: the bytes go on as they came.
+    } else if (this.rewrites === rewrites && !blockBefore && this.blockHead === undefined) {
+      // Nothing held back, released from before, or rewritten: the bytes go on as they came.
       return [data];
     }
     return out;
