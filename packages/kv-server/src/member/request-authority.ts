@@ -13,6 +13,10 @@
  * dynamic table, which may now hold the shorter entry, evicts no entry that the client's encoder
  * still refers to (each entry the server holds is at most as large as the client's copy).
  *
+ * The `:authority` literals rewritten are those named by HPACK's static entry or spelt out; one
+ * named through a dynamic-table entry is left as it is (encoders, Go's and nghttp2's among them,
+ * use the static entry for a name it holds).
+ *
  * A gRPC client keeps one authority per connection, so the relay watches a connection's first
  * request only: when it needed no rewrite the connection is piped as is from then on (no cost on
  * the hot path); when it did, every later request's headers go through the rewrite too.
