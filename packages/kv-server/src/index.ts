@@ -42,6 +42,7 @@ export {
   type EtcdGrpcServerOptions,
   type EtcdServerTls,
 } from './server/etcd-grpc-server.js';
+export { GrpcServerMetrics } from './server/grpc-metrics.js';
 export {
   ReplicatedEtcdIds,
   StaticEtcdIds,

@@ -33,7 +33,14 @@ async function main(argv: readonly string[]): Promise<number> {
       const serving = await serveMember(config, log);
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
-          log.log('info', 'osutil', { msg: 'received signal; shutting down', text: `received ${signal === 'SIGTERM' ? 'terminated' : 'interrupt'} signal, shutting down...`, fields: { signal: signal === 'SIGTERM' ? 'TERM' : 'INT' } });
+          const name = signal === 'SIGTERM' ? 'terminated' : 'interrupt';
+          log.log('info', 'pkg/osutil', {
+            msg: 'received signal; shutting down',
+            text: `received ${name} signal, shutting down...`,
+            caller: 'osutil/interrupt_unix.go:64',
+            notice: true,
+            fields: { signal: name },
+          });
           resolve();
         };
         process.once('SIGTERM', stop);

@@ -161,21 +161,53 @@ describe('etcdctl against a 3-member pontoon-kv', () => {
     }
   }, LONG);
 
-  it('member list, endpoint status, health and hashkv', async () => {
+  it('member list, endpoint status, health and hashkv, with http:// endpoints and --cluster', async () => {
     const list = await ctl(['member', 'list']);
     for (const m of cluster.members) expect(list).toContain(`, started, ${m.name}, ${m.peerUrl}, ${m.clientUrl}, false`);
-    // Given as host:port: with an http:// endpoint, etcdctl's per-endpoint clients send the
-    // whole URL as :authority, which Node's HTTP/2 (nghttp2) refuses with PROTOCOL_ERROR.
-    const bare = cluster.endpoints.map((e) => e.replace(/^http:\/\//, ''));
-    const status = parseEtcdctlJson(await ctl(['endpoint', 'status', '-w', 'json'], bare)) as Array<{ Status: { leader: string; header: { member_id: string } } }>;
-    expect(status).toHaveLength(3);
+    // etcdctl dials each endpoint as written: the requests carry `:authority: http://...`.
+    expect(cluster.endpoints.every((e) => e.startsWith('http://'))).toBe(true);
+    type Status = Array<{ Endpoint: string; Status: { leader: string; header: { member_id: string } } }>;
+    const status = parseEtcdctlJson(await ctl(['endpoint', 'status', '-w', 'json'])) as Status;
+    expect(status.map((s) => s.Endpoint)).toEqual(cluster.endpoints);
     expect(new Set(status.map((s) => String(s.Status.leader))).size).toBe(1);
+    expect(new Set(status.map((s) => String(s.Status.header.member_id))).size).toBe(3);
+    const viaCluster = parseEtcdctlJson(await ctl(['endpoint', 'status', '--cluster', '-w', 'json'], [cluster.endpoints[1]!])) as Status;
+    expect(viaCluster.map((s) => s.Endpoint).sort()).toEqual([...cluster.endpoints].sort());
     // etcdctl prints endpoint health on stderr.
-    const health = await runEtcdctl(cluster.endpoints, ['endpoint', 'health'], { timeoutMs: 60_000 });
-    expect(health.exitCode).toBe(0);
-    expect((health.stdout + health.stderr).split('\n').filter((l) => l.includes('is healthy'))).toHaveLength(3);
-    const hashes = parseEtcdctlJson(await ctl(['endpoint', 'hashkv', '-w', 'json'], bare)) as Array<{ HashKV: { hash: number } }>;
+    for (const args of [['endpoint', 'health'], ['endpoint', 'health', '--cluster']]) {
+      const health = await runEtcdctl(args.length === 2 ? cluster.endpoints : [cluster.endpoints[2]!], args, { timeoutMs: 60_000 });
+      expect(health.exitCode, health.stderr).toBe(0);
+      expect((health.stdout + health.stderr).split('\n').filter((l) => l.includes('is healthy'))).toHaveLength(3);
+    }
+    type Hashes = Array<{ Endpoint: string; HashKV: { hash: number } }>;
+    const hashes = parseEtcdctlJson(await ctl(['endpoint', 'hashkv', '-w', 'json'])) as Hashes;
+    expect(hashes.map((h) => h.Endpoint)).toEqual(cluster.endpoints);
     expect(new Set(hashes.map((h) => h.HashKV.hash)).size).toBe(1);
+    const clusterHashes = parseEtcdctlJson(await ctl(['endpoint', 'hashkv', '--cluster', '-w', 'json'], [cluster.endpoints[0]!])) as Hashes;
+    expect(clusterHashes.map((h) => h.Endpoint).sort()).toEqual([...cluster.endpoints].sort());
+    expect(new Set(clusterHashes.map((h) => h.HashKV.hash))).toEqual(new Set(hashes.map((h) => h.HashKV.hash)));
+    const table = await ctl(['endpoint', 'status', '-w', 'table']);
+    for (const e of cluster.endpoints) expect(table).toContain(`| ${e} |`);
+    const defrag = await ctl(['defrag', '--cluster'], [cluster.endpoints[0]!]);
+    for (const e of cluster.endpoints) expect(defrag).toContain(`Finished defragmenting etcd member[${e}]`);
+  }, LONG);
+
+  it('move-leader with http:// endpoints', async () => {
+    type Status = Array<{ Status: { leader: string; header: { member_id: string } } }>;
+    const before = parseEtcdctlJson(await ctl(['endpoint', 'status', '-w', 'json'])) as Status;
+    const leader = String(before[0]!.Status.leader);
+    const target = before.map((s) => String(s.Status.header.member_id)).find((id) => id !== leader)!;
+    const hex = BigInt(target).toString(16);
+    const moved = await ctl(['move-leader', hex]);
+    expect(moved).toMatch(new RegExp(`Leadership transferred from ${BigInt(leader).toString(16)} to ${hex}`));
+    // Followers learn of the new leader by its first heartbeat: ask until they all name it.
+    let leaders: string[] = [];
+    const deadline = Date.now() + 30_000;
+    do {
+      const after = parseEtcdctlJson(await ctl(['endpoint', 'status', '-w', 'json'])) as Status;
+      leaders = after.map((s) => String(s.Status.leader));
+    } while (leaders.some((l) => l !== target) && Date.now() < deadline);
+    expect(leaders).toEqual([target, target, target]);
   }, LONG);
 
   it('member add, the new member joins with --initial-cluster-state existing, member remove', async () => {

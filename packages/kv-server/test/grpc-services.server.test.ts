@@ -373,6 +373,12 @@ describe('Cluster', () => {
       code: grpc.status.INVALID_ARGUMENT,
       details: 'etcdserver: given member URLs are invalid',
     });
+    // The learner was never started: its match index is 0, far below the leader's.
+    expect(await callUnary(clients[1]!, C.MemberPromote, { ID: added.member!.ID })).toMatchObject({
+      ok: false,
+      code: grpc.status.FAILED_PRECONDITION,
+      details: 'etcdserver: can only promote a learner member which is in sync with leader',
+    });
     const voter = cluster.ids.members().find((m) => m.raftId === 3)!;
     expect(await callUnary(clients[0]!, C.MemberPromote, { ID: voter.id.toString() })).toMatchObject({
       ok: false,

@@ -4,14 +4,16 @@
  * the gRPC server in this process as they are (no relay through a loopback port: that hop cost
  * two more socket writes and reads per message, and its Nagle delays put ~40 ms on small
  * answers); HTTP/1.1 requests are answered here. A plain connection is told apart by the HTTP/2
- * preface (`PRI * HTTP/2.0`); with TLS
- * the port terminates TLS (ALPN `h2` and `http/1.1`, client certificates checked against
- * `--trusted-ca-file` with `--client-cert-auth`) and routes on the protocol ALPN chose.
+ * preface (`PRI * HTTP/2.0`); with TLS the port terminates TLS (ALPN `h2` and `http/1.1`, client
+ * certificates checked against `--trusted-ca-file` with `--client-cert-auth`) and routes on the
+ * protocol ALPN chose. The client's HTTP/2 bytes pass through request-authority.ts on their way
+ * to gRPC.
  */
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { AuthorityRewritingConnection } from './request-authority.js';
 import type { TlsMaterial } from './tls-material.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0', 'latin1');
@@ -106,7 +108,7 @@ export class ClientPort {
     // Small answers (a get, a put's header and trailers) must leave at once, not wait for the
     // client's delayed ACK of the previous segment.
     socket.setNoDelay(true);
-    if (head.length > 0) socket.unshift(head);
-    this.options.grpc.injectConnection(socket);
+    // Not the socket itself: etcd's Go clients may need their :authority rewritten first.
+    this.options.grpc.injectConnection(new AuthorityRewritingConnection(socket, head));
   }
 }

@@ -17,6 +17,7 @@ import tls from 'node:tls';
 import { Packr } from 'msgpackr';
 import type { Logger } from '@pontoon/raft';
 import { PeerUnreachableError, RequestTimeoutError, type KvPeerLink, type PeerHandler, type PeerRequest, type PeerResponse } from '@pontoon/kv';
+import type { ReplicationProgress } from '../server/learner-readiness.js';
 import { fromWireError, toWireError, type WireError } from './remote-error.js';
 
 /** Opens a peer-link connection (`PKVL`). */
@@ -48,6 +49,8 @@ export interface PeerPortOptions {
   readonly logger: Logger;
   /** This member's attributes, answered to a peer's MEMBER_ATTRIBUTES request. */
   readonly attributes: () => PublishedAttributes;
+  /** This member's replication progress if it leads (REPLICATION_PROGRESS), else undefined. */
+  readonly progress: () => ReplicationProgress | undefined;
 }
 
 /** What a member publishes about itself to its peers (etcd's member attributes). */
@@ -63,6 +66,9 @@ export interface PublishedAttributes {
 
 /** The peer-link request for a member's attributes (answered by the port, not the KvMember). */
 const MEMBER_ATTRIBUTES = 'pontoonMemberAttributes';
+/** The peer-link request for the leader's replication progress (answered by the port). */
+const REPLICATION_PROGRESS = 'pontoonReplicationProgress';
+type PortRequest = { kind: typeof MEMBER_ATTRIBUTES } | { kind: typeof REPLICATION_PROGRESS };
 
 /** The member's peer port: accepts both protocols and serves the peer link's requests. */
 export class PeerPort {
@@ -140,8 +146,9 @@ export class PeerPort {
     socket.once('close', () => abort.abort(new PeerUnreachableError(0)));
     readFrame(socket, first)
       .then(async (payload) => {
-        const request = packr.unpack(payload) as PeerRequest | { kind: typeof MEMBER_ATTRIBUTES };
+        const request = packr.unpack(payload) as PeerRequest | PortRequest;
         if (request.kind === MEMBER_ATTRIBUTES) return packr.pack({ ok: true, value: this.options.attributes() });
+        if (request.kind === REPLICATION_PROGRESS) return packr.pack({ ok: true, value: this.options.progress() ?? null });
         const handler = this.handler;
         if (handler === undefined) throw new PeerUnreachableError(0);
         const response = await handler(request, abort.signal);
@@ -180,6 +187,19 @@ export class TcpPeerLink implements KvPeerLink {
 
   /** A member's published attributes, asked at its peer address; undefined if unreachable. */
   async attributesAt(address: string, signal?: AbortSignal): Promise<PublishedAttributes | undefined> {
+    return (await this.askPort<PublishedAttributes>(address, MEMBER_ATTRIBUTES, signal)) ?? undefined;
+  }
+
+  /**
+   * The replication progress of the member at `address`: null if it does not lead, undefined if
+   * it cannot be reached.
+   */
+  progressAt(address: string, signal?: AbortSignal): Promise<ReplicationProgress | null | undefined> {
+    return this.askPort<ReplicationProgress | null>(address, REPLICATION_PROGRESS, signal);
+  }
+
+  /** One request answered by a peer's port itself; undefined if unreachable or refused. */
+  private async askPort<T>(address: string, kind: PortRequest['kind'], signal: AbortSignal | undefined): Promise<T | undefined> {
     let socket: net.Socket;
     try {
       socket = await dial(address, this.tls, signal);
@@ -187,8 +207,8 @@ export class TcpPeerLink implements KvPeerLink {
       return undefined;
     }
     try {
-      socket.write(Buffer.concat([PEER_LINK_MAGIC, frame(packr.pack({ kind: MEMBER_ATTRIBUTES }))]));
-      const answer = packr.unpack(await readFrame(socket, Buffer.alloc(0))) as { ok: boolean; value?: PublishedAttributes };
+      socket.write(Buffer.concat([PEER_LINK_MAGIC, frame(packr.pack({ kind }))]));
+      const answer = packr.unpack(await readFrame(socket, Buffer.alloc(0))) as { ok: boolean; value?: T };
       return answer.ok ? answer.value : undefined;
     } catch {
       return undefined;
@@ -363,6 +383,11 @@ function relay(inbound: net.Socket, head: Buffer, to: { host: string; port: numb
 }
 
 function pipeBoth(a: net.Socket, b: net.Socket): void {
+  // Raft's small messages (an append's answer, a heartbeat) must not wait behind Nagle for the
+  // delayed ACK of the previous segment: ~40 ms a hop on Linux. The transport's own sockets
+  // have Nagle off; a relay in between has to as well.
+  a.setNoDelay(true);
+  b.setNoDelay(true);
   a.on('error', () => b.destroy());
   b.on('error', () => a.destroy());
   a.once('close', () => b.destroy());

@@ -3,7 +3,7 @@
  * restart), the Raft transport and peer link on the peer URL, and the KvMember with etcd's
  * flags mapped onto its options.
  */
-import { forceNewCluster, type Member, type Transport } from '@pontoon/raft';
+import { forceNewCluster, type Member, type RaftMetrics, type Transport } from '@pontoon/raft';
 import { KvMember, KvStateMachine, openKvMember } from '@pontoon/kv';
 import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { TcpTransport } from '@pontoon/transport-tcp';
@@ -17,6 +17,8 @@ import { computeMemberId, formatMemberId } from '../member-id.js';
 import type { EtcdLog } from './etcd-log.js';
 import { addressText, hostPortOf } from './member-directory.js';
 import { ReplicatedEtcdIds, raftIdOfMemberId as raftIdOf, type EtcdMemberRecord } from '../server/etcd-ids.js';
+import { ownProgress, type LeaderProgressSource } from '../server/learner-readiness.js';
+import { peerLeaderProgress } from './leader-progress.js';
 import { memberDir, readMemberIdentity, writeMemberIdentity, type MemberIdentity } from './member-identity.js';
 import { PeerDialer, PeerPort, TcpPeerLink, type PeerTls, type PublishedAttributes } from './peer-port.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -31,13 +33,20 @@ export interface StartedMember {
   readonly restarted: boolean;
   /** This member's record, as it publishes it (name and client URLs). */
   readonly self: EtcdMemberRecord;
+  /** The leader's replication progress, asked of the leader when this member does not lead. */
+  readonly leaderProgress: LeaderProgressSource;
   close(): Promise<void>;
 }
 
 /** How long a joining member keeps asking the cluster for its place before giving up. */
 const JOIN_DISCOVERY_MS = 30_000;
 
-export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTlsMaterial: TlsMaterial | undefined): Promise<StartedMember> {
+export async function startMember(
+  config: EtcdServerConfig,
+  log: EtcdLog,
+  peerTlsMaterial: TlsMaterial | undefined,
+  metrics?: RaftMetrics,
+): Promise<StartedMember> {
   const peerTls: PeerTls | undefined =
     peerTlsMaterial === undefined
       ? undefined
@@ -127,7 +136,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
   };
   const ports = config.listenPeerUrls.map((u) => {
     const { host, port } = hostPortOf(u);
-    return new PeerPort({ host, port, transportAddress, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes });
+    return new PeerPort({ host, port, transportAddress, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes, progress: () => (member === undefined ? undefined : ownProgress(member)) });
   });
   let member: KvMember | undefined;
   const dialer = peerTls === undefined ? undefined : new PeerDialer(peerTls);
@@ -173,6 +182,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
         heartbeatTicks: 1,
         snapshot: { everyEntries: Math.max(1, config.snapshotCount) },
         logger: log.logger('raft'),
+        ...(metrics === undefined ? {} : { metrics }),
       },
       store: {
         maxTxnOps: config.maxTxnOps,
@@ -189,6 +199,7 @@ export async function startMember(config: EtcdServerConfig, log: EtcdLog, peerTl
       ids,
       identity,
       self,
+      leaderProgress: peerLeaderProgress(started, link, addressOf, tickMs),
       restarted: stored !== undefined,
       close: async () => {
         await started.close();

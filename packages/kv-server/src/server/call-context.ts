@@ -10,6 +10,7 @@ import { EtcdError } from '../etcd-errors.js';
 import { REQUIRE_LEADER_METADATA } from '../etcd-errors.js';
 import type { Alarms } from './alarms.js';
 import type { EtcdIds } from './etcd-ids.js';
+import type { LeaderProgressSource } from './learner-readiness.js';
 import { toGrpcStatus } from './grpc-status.js';
 import type { HeaderIds } from './wire.js';
 
@@ -23,6 +24,8 @@ export interface ServerContext {
   readonly maxRequestBytes: number;
   /** Settles when the server closes: streams end then. */
   readonly closed: AbortSignal;
+  /** The leader's replication progress, for MemberPromote's readiness check. */
+  readonly leaderProgress: LeaderProgressSource;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { ClusterHandlers } from '../proto-types/etcdserverpb/Cluster.js';
 import type { Member } from '../proto-types/etcdserverpb/Member.js';
 import { type ServerContext, unary } from './call-context.js';
 import { type EtcdMemberRecord, raftIdOfMemberId } from './etcd-ids.js';
+import { checkLearnerReady } from './learner-readiness.js';
 import { wireHeader } from './wire.js';
 
 /** etcd 3.4's maxLearners. */
@@ -86,6 +87,7 @@ export function clusterService(ctx: ServerContext): ClusterHandlers {
     MemberPromote: unary(ctx, 'MemberPromote', async (r, signal) => {
       const learner = record(r.ID);
       if (!member.raft.membership().learners.includes(learner.raftId)) throw new EtcdError('MemberNotLearner');
+      checkLearnerReady(await ctx.leaderProgress(signal), learner.raftId);
       await changing(() => member.changeMembership([{ type: 'addVoter', id: learner.raftId }], { signal }));
       return { header: header(), members: list() };
     }),

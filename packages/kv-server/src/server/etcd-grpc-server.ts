@@ -19,6 +19,8 @@ import { clusterService } from './cluster-service.js';
 import { healthService } from './health-service.js';
 import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
+import type { GrpcServerMetrics } from './grpc-metrics.js';
+import { localLeaderProgress, type LeaderProgressSource } from './learner-readiness.js';
 
 /** etcd's grpcOverheadBytes: room above --max-request-bytes for the rest of a message. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -44,6 +46,14 @@ export interface EtcdGrpcServerOptions {
   readonly tls?: EtcdServerTls;
   /** etcd's --max-request-bytes (default 1.5 MiB). */
   readonly maxRequestBytes?: number;
+  /** Counts calls and messages (etcd's grpc_server_* metrics). */
+  readonly metrics?: GrpcServerMetrics;
+  /**
+   * How MemberPromote learns the leader's replication progress (etcd's learner readiness check).
+   * Default: the member's own, so that on a member that does not lead MemberPromote answers
+   * etcd's "not leader"; pontoon-kv's members ask the leader over the peer port.
+   */
+  readonly leaderProgress?: LeaderProgressSource;
 }
 
 export interface EtcdGrpcServer {
@@ -78,14 +88,22 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     alarms: new Alarms(member, closing.signal),
     maxRequestBytes,
     closed: closing.signal,
+    leaderProgress: options.leaderProgress ?? localLeaderProgress(member),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
     // etcd's default --grpc-keepalive-min-time: clients may ping every 5 s.
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    ...(options.metrics === undefined ? {} : { interceptors: [options.metrics.interceptor] }),
   });
   const services = loadEtcdProtos().services;
+  // As etcd: the services registered before its go-grpc-prometheus are listed from the start.
+  if (options.metrics !== undefined) {
+    for (const s of [services.KV, services.Watch, services.Lease, services.Cluster, services.Auth, services.Maintenance, services.Health]) {
+      options.metrics.preRegister(s);
+    }
+  }
   server.addService(services.KV, kvService(ctx));
   server.addService(services.Watch, watchService(ctx));
   server.addService(services.Lease, leaseService(ctx));

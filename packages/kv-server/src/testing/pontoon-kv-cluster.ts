@@ -1,7 +1,8 @@
 /**
  * A pontoon-kv cluster of real processes for tests: each member started as a supervisor would,
  * from the `pontoon-kv` command at the repository root with etcd's flags, ready once it logs
- * etcd's "ready to serve client requests".
+ * etcd's "ready to serve client requests" (with `--logger zap`, which etcd 3.4 logs without that
+ * line: "serving client traffic").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -77,7 +78,7 @@ export function startPontoonKv(
       reject(new Error(`pontoon-kv ${flags.join(' ')} not ready after ${options.readyTimeoutMs ?? 90_000} ms:\n${stderr}`));
     }, options.readyTimeoutMs ?? 90_000);
     const onData = (): void => {
-      if (!stderr.includes('ready to serve client requests')) return;
+      if (!stderr.includes('ready to serve client requests') && !stderr.includes('"msg":"serving client traffic')) return;
       clearTimeout(timer);
       child.stderr!.off('data', onData);
       child.off('exit', onExit);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { computeClusterId, computeMemberId } from '../../src/member-id.js';
 import { type EtcdGrpcServer, startEtcdGrpcServer } from '../../src/server/etcd-grpc-server.js';
 import { ReplicatedEtcdIds } from '../../src/server/etcd-ids.js';
+import { ownProgress, type LeaderProgressSource } from '../../src/server/learner-readiness.js';
 
 export interface GrpcCluster {
   readonly members: KvMember[];
@@ -41,6 +42,14 @@ export async function startGrpcCluster(size = 3, options: { quotaBytes?: number 
   const idsOf: ReplicatedEtcdIds[] = [];
   const members: KvMember[] = [];
   const servers: EtcdGrpcServer[] = [];
+  // In one process, the leader's progress is read where it is (pontoon-kv asks over the peer port).
+  const leaderProgress: LeaderProgressSource = async () => {
+    for (const m of members) {
+      const progress = ownProgress(m);
+      if (progress !== undefined) return progress;
+    }
+    throw new Error('no leader to ask for its progress');
+  };
   for (const { id } of initialMembers) {
     const member = await openKvMember({
       id,
@@ -56,7 +65,7 @@ export async function startGrpcCluster(size = 3, options: { quotaBytes?: number 
     members.push(member);
     const ids = new ReplicatedEtcdIds(member, clusterId, records);
     idsOf.push(ids);
-    servers.push(await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0' }));
+    servers.push(await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', leaderProgress }));
   }
   // Each member publishes its client URLs, as etcd's members do once they serve.
   await Promise.all(
