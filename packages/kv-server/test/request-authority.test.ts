@@ -1,5 +1,5 @@
 /**
- * The client port's relay makes the URL-shaped `:authority` of etcd's Go clients (`http://host:port`,
+ * The client port makes the URL-shaped `:authority` of etcd's Go clients (`http://host:port`,
  * sent by clientv3 when it dials one endpoint) acceptable to Node's HTTP/2 server, which resets
  * such streams. An HTTP/2 server behind a ClientPort stands in for the gRPC server; Node's HTTP/2
  * client sends the requests (nghttp2 encodes them, Huffman and dynamic table included).
@@ -30,7 +30,8 @@ beforeAll(async () => {
   port = new ClientPort({
     host: '127.0.0.1',
     port: relayPort,
-    grpcAddress: { host: '127.0.0.1', port: backendPort },
+    // As grpc-js's connection injector does: the HTTP/2 server takes the stream it is handed.
+    grpc: { injectConnection: (connection) => backend.emit('connection', connection) },
     http: (_req, res) => res.end('http/1.1'),
   });
   await port.listen();

@@ -205,7 +205,7 @@ export class RequestAuthorityFilter {
  * read off the socket (protocol sniffing), read first.
  */
 export class AuthorityRewritingConnection extends Duplex {
-  private readonly filter = new RequestAuthorityFilter();
+  private readonly authorityFilter = new RequestAuthorityFilter();
 
   constructor(
     private readonly socket: Duplex,
@@ -220,7 +220,7 @@ export class AuthorityRewritingConnection extends Duplex {
   }
 
   private fromClient(chunk: Buffer): void {
-    const parts = this.filter.push(chunk);
+    const parts = this.authorityFilter.push(chunk);
     if (parts.length === 0) return;
     // One buffer per chunk: the reader sees no more pieces than the socket delivered.
     const ok = this.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
