@@ -229,7 +229,7 @@ describe('etcdctl against a 3-member pontoon-kv', () => {
       expect(await ctl(['get', 'joined/key', '--print-value-only'], [client])).toBe('v\n');
       const list = await ctl(['member', 'list']);
       expect(list).toContain(`${id}, started, m3, ${peer}, ${client}, false`);
-      expect(await ctl(['member', 'remove', id!])).toMatch(new RegExp(`Member ${id} removed from cluster`));
+      expect(await ctl(['member', 'remove', id!])).toMatch(new RegExp(`Member +${id} removed from cluster`));
       expect(await ctl(['member', 'list'])).not.toContain(id!);
     } finally {
       joined.process.kill('SIGTERM');
