@@ -13,8 +13,8 @@
  * - consumer/kv.ts (compiled as cluster.ts): the same entry points from TypeScript, a @pontoon/kv
  *   member embedded in-process used through its typed API, then served with pontoon-kv's gRPC
  *   server and read with etcdctl.
- * The root README's "Use it in your project" example is compiled there too. etcdctl 3.4 must be
- * installed (`bash .ci/install-etcd.sh`; pontoon-kv/testing finds it on PATH or in /usr/bin).
+ * The root README's "Use it in your project" example is compiled there too. etcdctl 3.4 comes
+ * from `.ci/install-etcd.sh`, run first as the README's test command does.
  *
  *   node test/packed/packed-install.mjs [--keep]
  *
@@ -61,6 +61,10 @@ function finish(code) {
   if (code === 0) console.log(`packed: passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.exit(code);
 }
+
+// 0. etcdctl for the pontoon-kv steps, installed as the README's test command does (quick when
+// it is there). First, so that a machine without it fails before the long steps.
+step('etcd 3.4 and etcdctl (.ci/install-etcd.sh)', 'bash', ['.ci/install-etcd.sh'], repo, 5);
 
 // 1. Pack, as a release would and as the README says. The packages' prepack scripts build them
 // from a clean dist/. @pontoon/kv and pontoon-kv both pack to pontoon-kv-0.1.0.tgz (npm and pnpm

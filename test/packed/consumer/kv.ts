@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalPeerNetwork, MvccStore, openKvMember, type KvMember, type WatchResponse } from '@pontoon/kv';
+import { LocalPeerNetwork, MvccStore, openKvMember, type KvMember } from '@pontoon/kv';
 import { MemoryNetwork, PontoonError, type Member } from '@pontoon/raft';
 import { computeClusterId, computeMemberId, loadEtcdProtos, parseCommandLine, startEtcdGrpcServer, StaticEtcdIds } from 'pontoon-kv';
 import { freePort, PONTOON_KV_BIN, runEtcdctl, startEtcdCluster } from 'pontoon-kv/testing';
@@ -46,7 +46,7 @@ try {
   await member.put('app/owner', 'consumer', { lease: session.id });
   const { kvs, header } = await member.get('app/', { prefix: true });
   const seen: string[] = [];
-  for await (const resp of watch as AsyncIterable<WatchResponse>) {
+  for await (const resp of watch) {
     for (const e of resp.events) seen.push(`${e.type} ${text(e.kv.key)}=${text(e.kv.value)}`);
     if (resp.revision >= header.revision) break;
   }
