@@ -24,20 +24,20 @@ export interface EtcdMember {
 /** Options of startEtcdCluster. */
 export interface EtcdClusterOptions {
   /** 1 or 3 members (default 1). */
-  readonly size?: 1 | 3;
+  readonly size?: 1 | 3 | undefined;
   /** `--initial-cluster-token` (default `etcd-cluster`, etcd's default). */
-  readonly clusterToken?: string;
+  readonly clusterToken?: string | undefined;
   /** Member names (default `m0`, `m1`, ...). */
-  readonly names?: readonly string[];
+  readonly names?: readonly string[] | undefined;
   /** More flags for every member (`--heartbeat-interval=50`, ...). */
-  readonly extraFlags?: readonly string[];
+  readonly extraFlags?: readonly string[] | undefined;
   /**
    * Leave `--initial-cluster`, `--initial-cluster-token` and `--initial-cluster-state` out, so
    * etcd derives them from `--name` and its defaults (one member only). Default false.
    */
-  readonly omitInitialCluster?: boolean;
+  readonly omitInitialCluster?: boolean | undefined;
   /** How long to wait for every member to be healthy (default 30 s). */
-  readonly startTimeoutMs?: number;
+  readonly startTimeoutMs?: number | undefined;
 }
 
 /** A running reference etcd 3.4 cluster on 127.0.0.1, in temporary directories. */
@@ -49,7 +49,7 @@ export interface EtcdCluster {
   readonly initialCluster: string;
   readonly clusterToken: string;
   /** Stops one member with SIGTERM (SIGKILL when `kill`); its data stays. */
-  stopMember(index: number, options?: { kill?: boolean }): Promise<void>;
+  stopMember(index: number, options?: { kill?: boolean | undefined }): Promise<void>;
   /** Stops every member and removes the temporary directories. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -174,7 +174,7 @@ function spawnMember(
 
 function makeCluster(root: string, members: RunningMember[], initialCluster: string, token: string): EtcdCluster {
   let stopped = false;
-  const stopMember = async (index: number, options?: { kill?: boolean }): Promise<void> => {
+  const stopMember = async (index: number, options?: { kill?: boolean | undefined }): Promise<void> => {
     const m = members[index];
     if (m === undefined) throw new RangeError(`no member ${index} (cluster of ${members.length})`);
     await terminate(m, options?.kill === true);

@@ -16,7 +16,7 @@ export interface EtcdctlResult {
 export function runEtcdctl(
   endpoints: readonly string[],
   args: readonly string[],
-  options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {},
+  options: { timeoutMs?: number | undefined; env?: Record<string, string> | undefined; cwd?: string | undefined } = {},
 ): Promise<EtcdctlResult> {
   const binary = etcdBinary('etcdctl');
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCDCTL')));

@@ -11,8 +11,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
 
-/** `node_modules/.bin/pontoon-kv` at the repository root (what the README's install makes). */
-export const PONTOON_KV_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../node_modules/.bin/pontoon-kv');
+/**
+ * The `pontoon-kv` command. Installed from npm (this module built, in `dist/src/testing/`): this
+ * package's own `bin/pontoon-kv`. In the workspace (from `src/testing/`): `node_modules/.bin/pontoon-kv`
+ * at the repository root, what the README's install makes, so that tests run it as users do.
+ */
+export const PONTOON_KV_BIN = commandPath(path.dirname(fileURLToPath(import.meta.url)));
+
+function commandPath(moduleDir: string): string {
+  const srcDir = path.dirname(moduleDir);
+  const above = path.dirname(srcDir);
+  return path.basename(above) === 'dist'
+    ? path.join(path.dirname(above), 'bin', 'pontoon-kv')
+    : path.resolve(srcDir, '../../../node_modules/.bin/pontoon-kv');
+}
 
 /** One member process. */
 export interface PontoonKvMember {
@@ -29,16 +41,16 @@ export interface PontoonKvMember {
 }
 
 export interface PontoonKvClusterOptions {
-  readonly size?: number;
-  readonly clusterToken?: string;
+  readonly size?: number | undefined;
+  readonly clusterToken?: string | undefined;
   /** Flags for every member (`--heartbeat-interval=50`, ...). */
-  readonly extraFlags?: readonly string[];
+  readonly extraFlags?: readonly string[] | undefined;
   /** How long each member may take to log its readiness (default 90 s: the machine is slow). */
-  readonly readyTimeoutMs?: number;
+  readonly readyTimeoutMs?: number | undefined;
   /** `https` for client and peer URLs (with --auto-tls/--peer-auto-tls or certificate flags). Default `http`. */
-  readonly scheme?: 'http' | 'https';
+  readonly scheme?: 'http' | 'https' | undefined;
   /** Where the data directories go (default: a new temporary directory). */
-  readonly dir?: string;
+  readonly dir?: string | undefined;
 }
 
 export interface PontoonKvCluster {
@@ -60,7 +72,7 @@ const STOP_GRACE_MS = 15_000;
 /** Starts one pontoon-kv process with `flags` and resolves once it logged its readiness. */
 export function startPontoonKv(
   flags: readonly string[],
-  options: { cwd?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string | undefined; readyTimeoutMs?: number | undefined; env?: NodeJS.ProcessEnv | undefined } = {},
 ): Promise<{ process: ChildProcess; log: () => string }> {
   const child = spawn(PONTOON_KV_BIN, [...flags], {
     cwd: options.cwd ?? os.tmpdir(),
