@@ -1,10 +1,37 @@
 import net from 'node:net';
 
 /**
+ * Ports are drawn from below Linux's default ephemeral range (32768-60999): a port picked from
+ * that range is free now but is the kind the kernel hands to the next outgoing connection of
+ * any process, which then holds it when the caller binds it. Below it, only another caller
+ * picking the same random port can collide.
+ */
+const LOW = 10_000;
+const HIGH = 32_000;
+const ATTEMPTS = 50;
+
+/**
  * A TCP port on 127.0.0.1 that was free a moment ago. Another process may take it before the
  * caller binds it; callers that start servers on it retry with fresh ports on EADDRINUSE.
  */
 export async function freePort(): Promise<number> {
+  for (let i = 0; i < ATTEMPTS; i++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (await canBind(port)) return port;
+  }
+  return bindAny();
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function bindAny(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

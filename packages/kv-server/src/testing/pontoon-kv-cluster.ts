@@ -105,8 +105,25 @@ export function startPontoonKv(
   });
 }
 
-/** Starts a cluster of `size` members (default 3) on free ports of 127.0.0.1. */
+/** How many times a cluster is started on fresh ports when one was taken in the meantime. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts a cluster of `size` members (default 3) on free ports of 127.0.0.1. A port taken by
+ * another process between being picked and being bound (EADDRINUSE) starts the cluster again on
+ * fresh ports, up to three times.
+ */
 export async function startPontoonKvCluster(options: PontoonKvClusterOptions = {}): Promise<PontoonKvCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreshPorts(options);
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !(err instanceof Error) || !err.message.includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startOnFreshPorts(options: PontoonKvClusterOptions): Promise<PontoonKvCluster> {
   const size = options.size ?? 3;
   const clusterToken = options.clusterToken ?? 'pontoon-test';
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pontoon-kv-cluster-'));
@@ -181,6 +198,8 @@ export async function startPontoonKvCluster(options: PontoonKvClusterOptions = {
     await Promise.all(members.map((_, i) => start(i)));
   } catch (err) {
     await cluster.stop();
+    // A caller's directory stays, but not the half-made members: a retry makes them anew.
+    if (options.dir !== undefined) for (const s of specs) fs.rmSync(s.dataDir, { recursive: true, force: true });
     throw err;
   }
   return cluster;
