@@ -34,7 +34,14 @@ export {
   type InitialClusterIds,
   type InitialMember,
 } from './member-id.js';
-export * from './cli/index.js';
+// etcd 3.4's command line: server flags, ETCD_* variables, `snapshot restore|status`.
+export { verifyBootstrap, type BootstrapFlags } from './cli/bootstrap-check.js';
+export { parseCommandLine, type PontoonKvCommand } from './cli/command-line.js';
+export { etcdEnvName, etcdFlag, ETCD_FLAGS, type EtcdFlagKind, type EtcdFlagRole, type EtcdFlagSpec } from './cli/etcd-flags.js';
+export { helpText } from './cli/help-text.js';
+export { parseEtcdArgs, type EtcdArgs, type FlagSource } from './cli/parse-etcd-args.js';
+export { resolveServerConfig, type EtcdLogLevel, type EtcdServerConfig, type TlsFlags } from './cli/server-config.js';
+export { parseSnapshotArgs, type SnapshotRestoreArgs, type SnapshotStatusArgs } from './cli/snapshot-args.js';
 export { checkDataDirIdentity, type DataDirIdentity, type RestartFlags } from './data-dir-identity.js';
 export {
   startEtcdGrpcServer,
