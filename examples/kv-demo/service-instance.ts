@@ -14,7 +14,6 @@ export class ServiceInstance {
 
   private constructor(
     readonly address: string,
-    readonly key: string,
     private readonly server: http.Server,
     private readonly client: Etcd3,
     private readonly lease: Lease,
@@ -37,7 +36,7 @@ export class ServiceInstance {
       server.close();
       throw err;
     }
-    return new ServiceInstance(address, key, server, client, lease);
+    return new ServiceInstance(address, server, client, lease);
   }
 
   /** Dies without a goodbye: no revoke, the keepalives just stop. */
