@@ -174,6 +174,12 @@ function onResumed(r: Resumption): void {
   say(`watcher: the stream to ${r.from} broke after revision ${r.lastRevision}; resumed on ${bold(r.to)} from revision ${r.startRevision}`);
 }
 
+/** What became of the puts the client retried, from the number of keys written twice. */
+function retriedOutcome(twice: number): string {
+  if (twice === 0) return 'none of which had gone through the first time';
+  return twice === 1 ? 'one of which had gone through the first time (its key has two revisions)' : `${twice} of which had gone through the first time (their keys have two revisions)`;
+}
+
 async function main(): Promise<void> {
   process.stdout.write(
     `${bold('Pontoon demo')}: pontoon-kv, an etcd 3.4-compatible store on Pontoon's Raft, used as people use etcd.\n` +
@@ -218,7 +224,7 @@ async function main(): Promise<void> {
     startRevision,
     onResumed,
   }));
-  load = new WriteLoad(all, EVENTS_PREFIX, WRITERS, WRITE_PAUSE_MS);
+  load = new WriteLoad(c.members.map((m) => m.endpoint), EVENTS_PREFIX, WRITERS, WRITE_PAUSE_MS);
   say(`${WRITERS} writers put new keys under ${EVENTS_PREFIX}; a watcher follows that prefix from revision ${startRevision} through ${w.member}`);
   await sleep(2000);
   say(`${load.acked.length} writes acknowledged; the watcher has ${w.events.length} events, up to revision ${w.lastRevision}`);
@@ -246,11 +252,12 @@ async function main(): Promise<void> {
   const next = await waitForLeader(survivors, leader.term);
   say(`${bold(next.member.name)} is the new leader (raft term ${next.term}), seen by Maintenance.Status ${bold(`${Math.round(now() - killedAt)} ms`)} after the kill`);
   await until('the watcher to resume', () => w.resumptions.length > 0);
-  await until(`${crashed.address} to leave discovery`, () => !discovery!.instances.includes(crashed.address));
-  if (!tty) await showStatus();
 
-  // Backup: what a member has applied after a linearizable read through it includes every
-  // write acknowledged before that read, so the snapshot taken next holds them all.
+  // While the dead instance's lease runs out, the backup. What a member has applied after a
+  // linearizable read through it includes every write acknowledged before that read, so the
+  // snapshot taken next holds them all.
+  const left = until(`${crashed.address} to leave discovery`, () => !discovery!.instances.includes(crashed.address));
+  left.catch(() => {}); // awaited below; a failure meanwhile must not go unhandled
   const source = survivors.find((m) => m !== next.member) ?? next.member;
   const ackedBefore = [...load.acked];
   await clientOf(source).getAll().prefix(EVENTS_PREFIX).count();
@@ -260,6 +267,8 @@ async function main(): Promise<void> {
   await load.stop();
   const restored = await c.restore(file, 'r0');
   say(`pontoon-kv snapshot restore ${path.basename(file)} into a new data dir; started ${bold('r0')} (pid ${restored.pid}, ${restored.endpoint}), a one-member cluster: ready`);
+  await left;
+  if (!tty) await showStatus();
 
   // The checks.
   const problems: string[] = [];
@@ -281,6 +290,7 @@ async function main(): Promise<void> {
   await until('the history replay', () => replay.lastRevision >= lastRevision);
   await replay.stop();
   problems.push(...w.problems);
+  if (d.discovery.ended !== undefined) problems.push(`the discovery watch ended: ${d.discovery.ended}`);
   const seen = w.events.map((e) => `${e.kind} ${e.key}@${e.revision}`);
   const history = replay.events.map((e) => `${e.kind} ${e.key}@${e.revision}`);
   const firstDiff = seen.findIndex((e, i) => e !== history[i]);
@@ -288,8 +298,11 @@ async function main(): Promise<void> {
     const at = firstDiff === -1 ? Math.min(seen.length, history.length) : firstDiff;
     problems.push(`the watcher's events differ from the history at event ${at}: saw ${seen[at] ?? 'nothing'}, history has ${history[at] ?? 'nothing'}`);
   }
+  // Each writer puts a key once: a key with two events is a put sent twice, which only a retry
+  // by the client (after the kill, of a put whose first try had gone through) may explain.
+  const twice = w.events.length - new Set(w.events.map((e) => e.key)).size;
+  if (twice > load.retried) problems.push(`${twice} keys were written twice, but the client retried only ${load.retried} puts`);
   if (problems.length > 0) throw new Error(`the check failed:\n  ${problems.join('\n  ')}`);
-  if (!tty) await showStatus();
 
   const resumed = w.resumptions[0]!;
   say(
@@ -299,7 +312,8 @@ async function main(): Promise<void> {
   );
   say(
     `${green('✓')} watcher: ${seen.length} events, revisions ${w.events[0]?.revision}..${w.lastRevision}, none missing, none twice ` +
-      `(the history ${source.name} replays from revision ${startRevision}), across the resume on ${resumed.to} at revision ${resumed.startRevision}`,
+      `(the history ${source.name} replays from revision ${startRevision}), across the resume on ${resumed.to} at revision ${resumed.startRevision}` +
+      (load.retried === 0 ? '' : `; the client retried ${plural(load.retried, 'put')} after the kill, ${retriedOutcome(twice)}`),
   );
 }
 
@@ -313,7 +327,7 @@ function cleanup(): Promise<void> {
 
 async function stopAll(): Promise<void> {
   if (statusTimer !== undefined) clearInterval(statusTimer);
-  await load?.stop().catch(() => {});
+  load?.close();
   await watcher?.stop();
   for (const i of instances) i.crash();
   everyone?.close();

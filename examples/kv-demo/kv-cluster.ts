@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /** The command the workspace install puts in this package's `node_modules/.bin`. */
-export const PONTOON_KV = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', '.bin', 'pontoon-kv');
+const PONTOON_KV = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', '.bin', 'pontoon-kv');
 
 /** How long a member may take to start: generous, since a loaded machine compiles TypeScript slowly. */
 const READY_TIMEOUT_MS = 120_000;
@@ -166,12 +166,6 @@ export class KvCluster {
     onCreated(cluster);
     await Promise.all(cluster.members.map((m) => m.start(dir)));
     return cluster;
-  }
-
-  byName(name: string): Member {
-    const m = this.members.find((x) => x.name === name);
-    if (m === undefined) throw new Error(`no member named ${name}`);
-    return m;
   }
 
   /**

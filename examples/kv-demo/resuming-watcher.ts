@@ -137,8 +137,9 @@ export class ResumingWatcher {
       for (const m of order) {
         if (await this.open(m, lastRevision + 1)) {
           this.resuming = false;
-          this.onResumed({ from: from.name, to: m.name, lastRevision, startRevision: lastRevision + 1, at: performance.now() });
-          this.resumptions.push({ from: from.name, to: m.name, lastRevision, startRevision: lastRevision + 1, at: performance.now() });
+          const resumption = { from: from.name, to: m.name, lastRevision, startRevision: lastRevision + 1, at: performance.now() };
+          this.resumptions.push(resumption);
+          this.onResumed(resumption);
           return;
         }
         if (this.stopped) return;

@@ -1,8 +1,8 @@
 /**
  * A service instance that registers itself for discovery as etcd users do: its address under
- * `/services/<service>/<address>`, attached to a lease it keeps alive. A clean shutdown revokes
- * the lease (the key goes at once); a crash stops the keepalives, and the key goes when the
- * lease expires, TTL seconds later.
+ * `/services/<service>/<address>`, attached to a lease it keeps alive. When it crashes, its
+ * keepalives stop and the key goes when the lease expires, TTL seconds later (a clean shutdown
+ * would revoke the lease, and the key would go at once).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,18 +11,14 @@ import { Etcd3, type Lease } from 'etcd3';
 export class ServiceInstance {
   /** When the last keepalive was answered (performance.now()). */
   lastKeepAliveAt = performance.now();
-  /** Set when the lease is gone (expired, revoked), with etcd3's reason. */
-  lostReason: string | undefined;
 
   private constructor(
     readonly address: string,
-    readonly key: string,
     private readonly server: http.Server,
     private readonly client: Etcd3,
     private readonly lease: Lease,
   ) {
     lease.on('keepaliveSucceeded', () => (this.lastKeepAliveAt = performance.now()));
-    lease.on('lost', (err) => (this.lostReason = err.message));
   }
 
   /** Starts the instance's server (it answers its address) and registers it with a `ttlSeconds` lease. */
@@ -40,12 +36,7 @@ export class ServiceInstance {
       server.close();
       throw err;
     }
-    return new ServiceInstance(address, key, server, client, lease);
-  }
-
-  /** The lease's id, in hex as etcdctl prints it. */
-  async leaseId(): Promise<string> {
-    return BigInt(await this.lease.grant()).toString(16);
+    return new ServiceInstance(address, server, client, lease);
   }
 
   /** Dies without a goodbye: no revoke, the keepalives just stop. */
@@ -53,15 +44,5 @@ export class ServiceInstance {
     this.lease.release();
     this.client.close();
     this.server.close();
-  }
-
-  /** Deregisters (revokes the lease, which deletes the key) and stops. */
-  async stop(): Promise<void> {
-    try {
-      await this.lease.revoke();
-    } finally {
-      this.client.close();
-      this.server.close();
-    }
   }
 }
