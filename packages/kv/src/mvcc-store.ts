@@ -29,7 +29,7 @@ import { INITIAL_META, type Meta, MetaTable } from './meta.js';
 import { applyPut } from './put.js';
 import { applyRange } from './range.js';
 import { RevisionStore } from './revision-store.js';
-import { createSchema } from './schema.js';
+import { createSchema, migrateSchema } from './schema.js';
 import { type Change, StoreTxn, type StoreTables } from './store-txn.js';
 import { applyTxn } from './txn.js';
 import type {
@@ -177,6 +177,8 @@ export class MvccStore {
       // damaged (truncated to nothing, say), never "new". Only a memory database starts empty.
       if (file !== ':memory:') throw new KvCorruptionError(file, 'no Pontoon KV tables (empty or truncated file)');
       db.transaction(() => createSchema(db))();
+    } else {
+      migrateSchema(db, file);
     }
     this.db = db;
     this.tables = { keyIndex: new KeyIndexTable(db, file), revisions: new RevisionStore(db, file), leases: new LeaseTable(db) };
@@ -218,6 +220,8 @@ export class MvccStore {
       const verify = this.options.verify ?? 'quick';
       const found = verify === 'meta' ? verifyMetaOnly(db, this.file) : verifyDatabase(db, this.file, verify === 'full');
       if (found === undefined) throw new KvCorruptionError(this.file, 'replacement is not a Pontoon KV store (no tables)');
+      // A snapshot from a member of an older version has the older layout.
+      migrateSchema(db, this.file);
       this.db = db;
       this.tables = { keyIndex: new KeyIndexTable(db, this.file), revisions: new RevisionStore(db, this.file), leases: new LeaseTable(db) };
       this.meta = new MetaTable(db, this.file);
@@ -337,11 +341,9 @@ export class MvccStore {
       if (r.revision <= this.state.compactRevision) throw new CompactedError(this.state.compactRevision, r.revision);
       if (r.revision > this.state.revision) throw new FutureRevisionError(this.state.revision, r.revision);
       const available = new Set<string>();
-      for (const ki of this.tables.keyIndex.all()) {
-        ki.compact(r.revision, available);
-        if (ki.isEmpty()) this.tables.keyIndex.delete(ki.key);
-        else this.tables.keyIndex.save(ki);
-      }
+      // The key index is an index over the rows: deleting a row removes its entry, and a key
+      // whose generations all went (etcd drops its keyIndex) has no row left.
+      for (const ki of this.tables.keyIndex.all()) ki.compact(r.revision, available);
       this.tables.revisions.deleteBelow(r.revision, available);
       this.state = { ...this.state, compactRevision: r.revision };
       this.meta.write(this.state);
