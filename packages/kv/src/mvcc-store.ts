@@ -8,6 +8,7 @@
  * the same calls in the same order on every member and they agree, HashKV included).
  */
 import Database from 'better-sqlite3';
+import { AssertionError } from 'node:assert';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { applyDeleteRange } from './delete-range.js';
@@ -140,6 +141,11 @@ function openDatabase(file: string, options: MvccStoreOptions): Database.Databas
   }
 }
 
+function transactionRunner(db: Database.Database): <T>(fn: () => T) => T {
+  const run = db.transaction((fn: () => unknown) => fn());
+  return <T>(fn: () => T): T => run(fn) as T;
+}
+
 /** Called after each committed write with the revision it made and its changes in order. */
 export type ChangesListener = (revision: number, changes: readonly Change[]) => void;
 
@@ -150,6 +156,17 @@ export class MvccStore {
   /** The database file. */
   readonly file: string;
   private db: Database.Database;
+  /**
+   * Runs a function in a transaction of `db` (a savepoint when one is open). Made once per
+   * connection: better-sqlite3 builds a transaction wrapper per db.transaction() call, which cost
+   * a quarter of a put's apply when it was made per command.
+   */
+  private runTransaction: <T>(fn: () => T) => T;
+  /**
+   * The state changed since the meta row was last written. The row is written once, just before
+   * the outermost transaction commits, not once per write: a batch of puts rewrote it per put.
+   */
+  private metaDirty = false;
   private tables: StoreTables;
   private meta: MetaTable;
   private readonly options: MvccStoreOptions;
@@ -181,6 +198,7 @@ export class MvccStore {
       migrateSchema(db, file);
     }
     this.db = db;
+    this.runTransaction = transactionRunner(db);
     this.tables = { keyIndex: new KeyIndexTable(db, file), revisions: new RevisionStore(db, file), leases: new LeaseTable(db) };
     this.meta = new MetaTable(db, file);
     if (found === undefined) this.meta.write(INITIAL_META);
@@ -223,6 +241,8 @@ export class MvccStore {
       // A snapshot from a member of an older version has the older layout.
       migrateSchema(db, this.file);
       this.db = db;
+      this.runTransaction = transactionRunner(db);
+      this.metaDirty = false;
       this.tables = { keyIndex: new KeyIndexTable(db, this.file), revisions: new RevisionStore(db, this.file), leases: new LeaseTable(db) };
       this.meta = new MetaTable(db, this.file);
       this.state = found;
@@ -276,14 +296,27 @@ export class MvccStore {
   transaction<T>(fn: () => T): T {
     this.checkOpen();
     const outer = !this.db.inTransaction;
-    const saved = { ...this.state };
+    if (outer && this.metaDirty) {
+      throw new AssertionError({ message: `mvcc store: state changed (revision ${this.state.revision}) outside a transaction of the store; its meta row was not written` });
+    }
+    // States are replaced, never changed in place: keeping the reference is keeping a copy.
+    const saved = this.state;
+    const savedDirty = this.metaDirty;
     const pendingMark = this.pending.length;
     let out: T;
     try {
-      out = this.db.transaction(fn)();
+      out = this.runTransaction(() => {
+        const result = fn();
+        if (outer && this.metaDirty) {
+          this.meta.write(this.state);
+          this.metaDirty = false;
+        }
+        return result;
+      });
     } catch (err) {
       // The transaction (or savepoint) rolled back: so do the revision and the unsent changes.
       this.state = saved;
+      this.metaDirty = savedDirty;
       this.pending.length = pendingMark;
       throw this.corruption(err);
     }
@@ -294,8 +327,7 @@ export class MvccStore {
 
   /** Records the Raft position of the entry being applied, in the current transaction. */
   setApplied(index: number, term: number): void {
-    this.state = { ...this.state, appliedIndex: index, appliedTerm: term };
-    this.meta.write(this.state);
+    this.transaction(() => this.changeState({ ...this.state, appliedIndex: index, appliedTerm: term }));
   }
 
   range(r: RangeRequest): RangeResponse {
@@ -345,8 +377,7 @@ export class MvccStore {
       // whose generations all went (etcd drops its keyIndex) has no row left.
       for (const ki of this.tables.keyIndex.all()) ki.compact(r.revision, available);
       this.tables.revisions.deleteBelow(r.revision, available);
-      this.state = { ...this.state, compactRevision: r.revision };
-      this.meta.write(this.state);
+      this.changeState({ ...this.state, compactRevision: r.revision });
       return { header: { revision: this.state.revision } };
     });
   }
@@ -369,8 +400,7 @@ export class MvccStore {
       }
       const ttl = Math.max(r.ttl, this.minLeaseTtl);
       this.tables.leases.grant(id, ttl);
-      this.state = { ...this.state, nextLeaseId };
-      this.meta.write(this.state);
+      this.changeState({ ...this.state, nextLeaseId });
       return { header: { revision: this.state.revision }, id, ttl };
     });
   }
@@ -450,13 +480,18 @@ export class MvccStore {
       const txn = this.readTxn();
       const out = fn(txn);
       if (txn.changes.length > 0) {
-        this.state = { ...this.state, revision: this.state.revision + 1 };
-        this.meta.write(this.state);
+        this.changeState({ ...this.state, revision: this.state.revision + 1 });
         this.pending.push({ revision: this.state.revision, changes: txn.changes });
       }
       if (headerAfter) out.header.revision = this.state.revision;
       return out;
     });
+  }
+
+  /** Inside a transaction: the new state, written to the meta row before the transaction commits. */
+  private changeState(next: Meta): void {
+    this.state = next;
+    this.metaDirty = true;
   }
 
   /**

@@ -36,15 +36,22 @@ const COLUMNS = 'main, sub, tombstone, key, value, create_revision, version, lea
 
 const header = Buffer.alloc(56);
 
+/** Writes a safe integer as an int64 big-endian without going through BigInt (a put hashes six). */
+function writeInt64(buf: Buffer, value: number, offset: number): void {
+  const high = Math.floor(value / 0x1_0000_0000);
+  buf.writeInt32BE(high, offset);
+  buf.writeUInt32BE(value - high * 0x1_0000_0000, offset + 4);
+}
+
 function rowCrc(main: number, sub: number, tombstone: number, key: Uint8Array, value: Uint8Array, createRevision: number, version: number, lease: bigint): number {
-  header.writeBigInt64BE(BigInt(main), 0);
-  header.writeBigInt64BE(BigInt(sub), 8);
-  header.writeBigInt64BE(BigInt(tombstone), 16);
-  header.writeBigInt64BE(BigInt(createRevision), 24);
-  header.writeBigInt64BE(BigInt(version), 32);
+  writeInt64(header, main, 0);
+  writeInt64(header, sub, 8);
+  writeInt64(header, tombstone, 16);
+  writeInt64(header, createRevision, 24);
+  writeInt64(header, version, 32);
   header.writeBigInt64BE(lease, 40);
   // The key's length keeps a byte moved from the key to the value from passing.
-  header.writeBigInt64BE(BigInt(key.length), 48);
+  writeInt64(header, key.length, 48);
   let crc = crc32(header);
   if (key.length > 0) crc = crc32(key, crc);
   // zlib.crc32 of a zero-length BLOB without a backing store returns 0 on Node 20, not `crc`.
