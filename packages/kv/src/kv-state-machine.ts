@@ -155,6 +155,15 @@ export class KvStateMachine {
   }
 
   /**
+   * Makes every applied batch durable (RaftNode calls it before compacting its log): with
+   * `synchronous: 'normal'` a batch commits without an fsync, and a power failure may lose the
+   * last ones, which the log still holds until then.
+   */
+  sync(): void {
+    this.store.sync();
+  }
+
+  /**
    * Applies contiguous committed entries following position() in one SQLite transaction that
    * also records the last entry's position. Returns one result per entry. A command that fails by
    * etcd's rules (compacted, lease not found, space exceeded, bad input) is a result; anything

@@ -325,6 +325,22 @@ export class MvccStore {
     return out;
   }
 
+  /**
+   * Makes every commit so far durable. Only a store opened with `synchronous: 'normal'` has
+   * anything to do: one commit at FULL (the meta row written again, unchanged), whose fsync of the
+   * WAL covers every frame written before it.
+   */
+  sync(): void {
+    this.checkOpen();
+    if (this.options.synchronous !== 'normal' || this.file === ':memory:') return;
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.transaction(() => this.changeState({ ...this.state }));
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
   /** Records the Raft position of the entry being applied, in the current transaction. */
   setApplied(index: number, term: number): void {
     this.transaction(() => this.changeState({ ...this.state, appliedIndex: index, appliedTerm: term }));
