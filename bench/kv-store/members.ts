@@ -1,7 +1,7 @@
 /**
  * KvMembers for the kv-store suite, in this process: each with its own data directory (SQLite
- * store and SQLite Raft log, both `synchronous=FULL`, the defaults) and its own TcpTransport on
- * 127.0.0.1, as the package README's example runs them.
+ * store at `synchronous=NORMAL` and SQLite Raft log at `synchronous=FULL`, KvMember's defaults)
+ * and its own TcpTransport on 127.0.0.1, as the package README's example runs them.
  */
 import { LocalPeerNetwork, type KvMember, type KvRaftOptions, openKvMember } from '@pontoon/kv';
 import { TcpTransport } from '@pontoon/transport-tcp';

@@ -227,3 +227,21 @@ export class MemberStoppedError extends EtcdError {
     super(ETCD_ERRORS.ERR_STOPPED, undefined, options);
   }
 }
+
+/**
+ * The store file was written by a version of Pontoon KV whose layout this one cannot read (a
+ * newer schema, or an unknown one). Nothing was changed in the file.
+ */
+export class KvSchemaVersionError extends PontoonError {
+  readonly file: string;
+  /** The file's schema version (SQLite's user_version). */
+  readonly found: number;
+  /** The newest schema version this code reads (older known ones are migrated). */
+  readonly supported: number;
+  constructor(file: string, found: number, supported: number) {
+    super('ERR_KV_SCHEMA_VERSION', `${file}: store schema version ${found} is not readable by this version (reads ${supported} and migrates older ones)`);
+    this.file = file;
+    this.found = found;
+    this.supported = supported;
+  }
+}

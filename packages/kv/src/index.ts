@@ -41,6 +41,7 @@ export {
   RequestTooLargeError,
   InvalidRequestError,
   KvCorruptionError,
+  KvSchemaVersionError,
   StoreClosedError,
   NoLeaderError,
   RequestTimeoutError,

@@ -26,6 +26,17 @@ export interface KeyAt {
 
 const ZERO: Revision = { main: 0, sub: 0 };
 
+/** A change to a key as the key index on disk lists it (one entry per change, in order). */
+export interface IndexedRevision {
+  main: number;
+  sub: number;
+  tombstone: boolean;
+  /** The key's create revision as of this change (0 for a tombstone). */
+  createRevision: number;
+  /** The key's version as of this change (0 for a tombstone). */
+  version: number;
+}
+
 export class KeyIndex {
   readonly key: Uint8Array;
   modified: Revision;
@@ -35,6 +46,35 @@ export class KeyIndex {
     this.key = key;
     this.modified = modified;
     this.generations = generations;
+  }
+
+  /**
+   * The key's generations from its changes still stored, oldest first: a tombstone ends a
+   * generation. A generation whose first revisions were compacted away gets its `created` from
+   * the create revision its changes carry (main only, sub 0: the sub of a compacted creation is
+   * not stored, and only `created.main` is ever read); one compacted down to its tombstone alone
+   * gets `ver` 1 (nothing reads the version of a finished generation).
+   */
+  static restore(key: Uint8Array, changes: readonly IndexedRevision[]): KeyIndex {
+    const generations: Generation[] = [];
+    let g: Generation = { ver: 0, created: ZERO, revs: [] };
+    let modified = ZERO;
+    for (const c of changes) {
+      const rev = { main: c.main, sub: c.sub };
+      if (!revisionGreaterThan(rev, modified)) {
+        throw new AssertionError({ message: `key index: change at ${c.main}.${c.sub} listed after ${modified.main}.${modified.sub}` });
+      }
+      if (g.revs.length === 0 && !c.tombstone) g.created = c.createRevision === c.main ? rev : { main: c.createRevision, sub: 0 };
+      g.revs.push(rev);
+      g.ver = c.tombstone ? g.ver + 1 : c.version;
+      modified = rev;
+      if (c.tombstone) {
+        generations.push(g);
+        g = { ver: 0, created: ZERO, revs: [] };
+      }
+    }
+    generations.push(g);
+    return new KeyIndex(key, modified, generations);
   }
 
   /** A revision at which the key is written with a value. */
@@ -134,33 +174,4 @@ function walk(g: Generation, f: (rev: Revision) => boolean): number {
     if (!f(g.revs[i]!)) return i;
   }
   return -1;
-}
-
-/**
- * The key index's row encoding: a flat number array, [modMain, modSub, then per generation
- * ver, createdMain, createdSub, revCount, revs as main,sub pairs].
- */
-export function encodeGenerations(ki: KeyIndex): number[] {
-  const out: number[] = [ki.modified.main, ki.modified.sub];
-  for (const g of ki.generations) {
-    out.push(g.ver, g.created.main, g.created.sub, g.revs.length);
-    for (const r of g.revs) out.push(r.main, r.sub);
-  }
-  return out;
-}
-
-export function decodeGenerations(key: Uint8Array, flat: readonly number[]): KeyIndex {
-  const generations: Generation[] = [];
-  let i = 2;
-  while (i < flat.length) {
-    const ver = flat[i]!;
-    const created = { main: flat[i + 1]!, sub: flat[i + 2]! };
-    const count = flat[i + 3]!;
-    i += 4;
-    const revs: Revision[] = new Array(count);
-    for (let j = 0; j < count; j++, i += 2) revs[j] = { main: flat[i]!, sub: flat[i + 1]! };
-    generations.push({ ver, created, revs });
-  }
-  if (i !== flat.length) throw new AssertionError({ message: `key index row: ${flat.length} numbers do not decode to whole generations` });
-  return new KeyIndex(key, { main: flat[0]!, sub: flat[1]! }, generations);
 }

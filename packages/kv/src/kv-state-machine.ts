@@ -105,7 +105,7 @@ export class KvStateMachine {
    * on every call, and the quota check calls it for every put (about a tenth of the apply
    * layer's CPU in a profile of 256-put batches).
    */
-  private sizeStatements: { db: Database.Database; pageCount: Database.Statement<[], number>; pageSize: Database.Statement<[], number> } | undefined;
+  private sizeStatements: { db: Database.Database; pageCount: Database.Statement<[], number>; pageSize: number } | undefined;
   /** The staging area's operations, one at a time (see staging()). */
   private stagingQueue: Promise<void> = Promise.resolve();
 
@@ -144,13 +144,23 @@ export class KvStateMachine {
     const db = this.store.database;
     // Keyed by the connection: a snapshot install may reopen the database.
     if (this.sizeStatements?.db !== db) {
+      // The page size of a WAL database cannot change while it is open: read once.
       this.sizeStatements = {
         db,
         pageCount: db.prepare<[], number>('PRAGMA page_count').pluck(),
-        pageSize: db.prepare<[], number>('PRAGMA page_size').pluck(),
+        pageSize: db.prepare<[], number>('PRAGMA page_size').pluck().get()!,
       };
     }
-    return this.sizeStatements.pageCount.get()! * this.sizeStatements.pageSize.get()!;
+    return this.sizeStatements.pageCount.get()! * this.sizeStatements.pageSize;
+  }
+
+  /**
+   * Makes every applied batch durable (RaftNode calls it before compacting its log): with
+   * `synchronous: 'normal'` a batch commits without an fsync, and a power failure may lose the
+   * last ones, which the log still holds until then.
+   */
+  sync(): void {
+    this.store.sync();
   }
 
   /**

@@ -52,6 +52,10 @@ export class MemberStateMachine implements OnDiskStateMachine<KvApplyResult> {
     return results;
   }
 
+  sync(): void {
+    this.kv.sync();
+  }
+
   openSnapshot(): Promise<SnapshotSource> {
     return this.kv.openSnapshot();
   }

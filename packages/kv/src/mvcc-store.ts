@@ -8,6 +8,7 @@
  * the same calls in the same order on every member and they agree, HashKV included).
  */
 import Database from 'better-sqlite3';
+import { AssertionError } from 'node:assert';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { applyDeleteRange } from './delete-range.js';
@@ -29,7 +30,7 @@ import { INITIAL_META, type Meta, MetaTable } from './meta.js';
 import { applyPut } from './put.js';
 import { applyRange } from './range.js';
 import { RevisionStore } from './revision-store.js';
-import { createSchema } from './schema.js';
+import { createSchema, migrateSchema } from './schema.js';
 import { type Change, StoreTxn, type StoreTables } from './store-txn.js';
 import { applyTxn } from './txn.js';
 import type {
@@ -140,6 +141,11 @@ function openDatabase(file: string, options: MvccStoreOptions): Database.Databas
   }
 }
 
+function transactionRunner(db: Database.Database): <T>(fn: () => T) => T {
+  const run = db.transaction((fn: () => unknown) => fn());
+  return <T>(fn: () => T): T => run(fn) as T;
+}
+
 /** Called after each committed write with the revision it made and its changes in order. */
 export type ChangesListener = (revision: number, changes: readonly Change[]) => void;
 
@@ -150,6 +156,17 @@ export class MvccStore {
   /** The database file. */
   readonly file: string;
   private db: Database.Database;
+  /**
+   * Runs a function in a transaction of `db` (a savepoint when one is open). Made once per
+   * connection: better-sqlite3 builds a transaction wrapper per db.transaction() call, which cost
+   * a quarter of a put's apply when it was made per command.
+   */
+  private runTransaction: <T>(fn: () => T) => T;
+  /**
+   * The state changed since the meta row was last written. The row is written once, just before
+   * the outermost transaction commits, not once per write: a batch of puts rewrote it per put.
+   */
+  private metaDirty = false;
   private tables: StoreTables;
   private meta: MetaTable;
   private readonly options: MvccStoreOptions;
@@ -177,8 +194,11 @@ export class MvccStore {
       // damaged (truncated to nothing, say), never "new". Only a memory database starts empty.
       if (file !== ':memory:') throw new KvCorruptionError(file, 'no Pontoon KV tables (empty or truncated file)');
       db.transaction(() => createSchema(db))();
+    } else {
+      migrateSchema(db, file);
     }
     this.db = db;
+    this.runTransaction = transactionRunner(db);
     this.tables = { keyIndex: new KeyIndexTable(db, file), revisions: new RevisionStore(db, file), leases: new LeaseTable(db) };
     this.meta = new MetaTable(db, file);
     if (found === undefined) this.meta.write(INITIAL_META);
@@ -218,7 +238,11 @@ export class MvccStore {
       const verify = this.options.verify ?? 'quick';
       const found = verify === 'meta' ? verifyMetaOnly(db, this.file) : verifyDatabase(db, this.file, verify === 'full');
       if (found === undefined) throw new KvCorruptionError(this.file, 'replacement is not a Pontoon KV store (no tables)');
+      // A snapshot from a member of an older version has the older layout.
+      migrateSchema(db, this.file);
       this.db = db;
+      this.runTransaction = transactionRunner(db);
+      this.metaDirty = false;
       this.tables = { keyIndex: new KeyIndexTable(db, this.file), revisions: new RevisionStore(db, this.file), leases: new LeaseTable(db) };
       this.meta = new MetaTable(db, this.file);
       this.state = found;
@@ -272,14 +296,27 @@ export class MvccStore {
   transaction<T>(fn: () => T): T {
     this.checkOpen();
     const outer = !this.db.inTransaction;
-    const saved = { ...this.state };
+    if (outer && this.metaDirty) {
+      throw new AssertionError({ message: `mvcc store: state changed (revision ${this.state.revision}) outside a transaction of the store; its meta row was not written` });
+    }
+    // States are replaced, never changed in place: keeping the reference is keeping a copy.
+    const saved = this.state;
+    const savedDirty = this.metaDirty;
     const pendingMark = this.pending.length;
     let out: T;
     try {
-      out = this.db.transaction(fn)();
+      out = this.runTransaction(() => {
+        const result = fn();
+        if (outer && this.metaDirty) {
+          this.meta.write(this.state);
+          this.metaDirty = false;
+        }
+        return result;
+      });
     } catch (err) {
       // The transaction (or savepoint) rolled back: so do the revision and the unsent changes.
       this.state = saved;
+      this.metaDirty = savedDirty;
       this.pending.length = pendingMark;
       throw this.corruption(err);
     }
@@ -288,10 +325,25 @@ export class MvccStore {
     return out;
   }
 
+  /**
+   * Makes every commit so far durable. Only a store opened with `synchronous: 'normal'` has
+   * anything to do: one commit at FULL (the meta row written again, unchanged), whose fsync of the
+   * WAL covers every frame written before it.
+   */
+  sync(): void {
+    this.checkOpen();
+    if (this.options.synchronous !== 'normal' || this.file === ':memory:') return;
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.transaction(() => this.changeState({ ...this.state }));
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
   /** Records the Raft position of the entry being applied, in the current transaction. */
   setApplied(index: number, term: number): void {
-    this.state = { ...this.state, appliedIndex: index, appliedTerm: term };
-    this.meta.write(this.state);
+    this.transaction(() => this.changeState({ ...this.state, appliedIndex: index, appliedTerm: term }));
   }
 
   range(r: RangeRequest): RangeResponse {
@@ -337,14 +389,11 @@ export class MvccStore {
       if (r.revision <= this.state.compactRevision) throw new CompactedError(this.state.compactRevision, r.revision);
       if (r.revision > this.state.revision) throw new FutureRevisionError(this.state.revision, r.revision);
       const available = new Set<string>();
-      for (const ki of this.tables.keyIndex.all()) {
-        ki.compact(r.revision, available);
-        if (ki.isEmpty()) this.tables.keyIndex.delete(ki.key);
-        else this.tables.keyIndex.save(ki);
-      }
+      // The key index is an index over the rows: deleting a row removes its entry, and a key
+      // whose generations all went (etcd drops its keyIndex) has no row left.
+      for (const ki of this.tables.keyIndex.all()) ki.compact(r.revision, available);
       this.tables.revisions.deleteBelow(r.revision, available);
-      this.state = { ...this.state, compactRevision: r.revision };
-      this.meta.write(this.state);
+      this.changeState({ ...this.state, compactRevision: r.revision });
       return { header: { revision: this.state.revision } };
     });
   }
@@ -367,8 +416,7 @@ export class MvccStore {
       }
       const ttl = Math.max(r.ttl, this.minLeaseTtl);
       this.tables.leases.grant(id, ttl);
-      this.state = { ...this.state, nextLeaseId };
-      this.meta.write(this.state);
+      this.changeState({ ...this.state, nextLeaseId });
       return { header: { revision: this.state.revision }, id, ttl };
     });
   }
@@ -448,13 +496,18 @@ export class MvccStore {
       const txn = this.readTxn();
       const out = fn(txn);
       if (txn.changes.length > 0) {
-        this.state = { ...this.state, revision: this.state.revision + 1 };
-        this.meta.write(this.state);
+        this.changeState({ ...this.state, revision: this.state.revision + 1 });
         this.pending.push({ revision: this.state.revision, changes: txn.changes });
       }
       if (headerAfter) out.header.revision = this.state.revision;
       return out;
     });
+  }
+
+  /** Inside a transaction: the new state, written to the meta row before the transaction commits. */
+  private changeState(next: Meta): void {
+    this.state = next;
+    this.metaDirty = true;
   }
 
   /**

@@ -8,6 +8,7 @@ import { withBigInts } from './schema.js';
 import { AssertionError } from 'node:assert';
 import { crc32 } from 'node:zlib';
 import { KvCorruptionError } from './errors.js';
+import { indexEntryCrc } from './key-index-table.js';
 import type { Revision } from './revision.js';
 import type { KeyValue } from './types.js';
 
@@ -31,17 +32,26 @@ interface RawRow {
   crc: bigint;
 }
 
+const COLUMNS = 'main, sub, tombstone, key, value, create_revision, version, lease, crc';
+
 const header = Buffer.alloc(56);
 
+/** Writes a safe integer as an int64 big-endian without going through BigInt (a put hashes six). */
+function writeInt64(buf: Buffer, value: number, offset: number): void {
+  const high = Math.floor(value / 0x1_0000_0000);
+  buf.writeInt32BE(high, offset);
+  buf.writeUInt32BE(value - high * 0x1_0000_0000, offset + 4);
+}
+
 function rowCrc(main: number, sub: number, tombstone: number, key: Uint8Array, value: Uint8Array, createRevision: number, version: number, lease: bigint): number {
-  header.writeBigInt64BE(BigInt(main), 0);
-  header.writeBigInt64BE(BigInt(sub), 8);
-  header.writeBigInt64BE(BigInt(tombstone), 16);
-  header.writeBigInt64BE(BigInt(createRevision), 24);
-  header.writeBigInt64BE(BigInt(version), 32);
+  writeInt64(header, main, 0);
+  writeInt64(header, sub, 8);
+  writeInt64(header, tombstone, 16);
+  writeInt64(header, createRevision, 24);
+  writeInt64(header, version, 32);
   header.writeBigInt64BE(lease, 40);
   // The key's length keeps a byte moved from the key to the value from passing.
-  header.writeBigInt64BE(BigInt(key.length), 48);
+  writeInt64(header, key.length, 48);
   let crc = crc32(header);
   if (key.length > 0) crc = crc32(key, crc);
   // zlib.crc32 of a zero-length BLOB without a backing store returns 0 on Node 20, not `crc`.
@@ -66,8 +76,9 @@ function toRow(raw: RawRow): RevisionRow {
 }
 
 export class RevisionStore {
-  private readonly insert: Database.Statement<[number, number, number, Uint8Array, Uint8Array, number, number, bigint, number]>;
+  private readonly insert: Database.Statement<[number, number, number, Uint8Array, Uint8Array, number, number, bigint, number, number]>;
   private readonly getOne: Database.Statement<[number, number], RawRow>;
+  private readonly lastOf: Database.Statement<[Uint8Array, number], RawRow>;
   private readonly allRows: Database.Statement<[number], RawRow>;
   private readonly sinceRows: Database.Statement<[number, number], RawRow>;
   private readonly belowRows: Database.Statement<[number], { main: number; sub: number }>;
@@ -78,24 +89,33 @@ export class RevisionStore {
     private readonly file: string,
   ) {
     this.insert = db.prepare(
-      'INSERT INTO kv (main, sub, tombstone, key, value, create_revision, version, lease, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO kv (main, sub, tombstone, key, value, create_revision, version, lease, crc, key_crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.getOne = withBigInts(db.prepare('SELECT * FROM kv WHERE main = ? AND sub = ?'));
-    this.allRows = withBigInts(db.prepare('SELECT * FROM kv WHERE main <= ? ORDER BY main, sub'));
-    this.sinceRows = withBigInts(db.prepare('SELECT * FROM kv WHERE main >= ? AND main <= ? ORDER BY main, sub'));
+    this.getOne = withBigInts(db.prepare(`SELECT ${COLUMNS} FROM kv WHERE main = ? AND sub = ?`));
+    // Through the key index (see KeyIndexTable): one seek, whatever the key's history.
+    this.lastOf = withBigInts(db.prepare(`SELECT ${COLUMNS} FROM kv INDEXED BY kv_key WHERE key = ? AND main <= ? ORDER BY main DESC, sub DESC LIMIT 1`));
+    this.allRows = withBigInts(db.prepare(`SELECT ${COLUMNS} FROM kv WHERE main <= ? ORDER BY main, sub`));
+    this.sinceRows = withBigInts(db.prepare(`SELECT ${COLUMNS} FROM kv WHERE main >= ? AND main <= ? ORDER BY main, sub`));
     this.belowRows = db.prepare('SELECT main, sub FROM kv WHERE main <= ? ORDER BY main, sub');
     this.deleteOne = db.prepare('DELETE FROM kv WHERE main = ? AND sub = ?');
   }
 
   put(rev: Revision, kv: KeyValue): void {
     const crc = rowCrc(rev.main, rev.sub, 0, kv.key, kv.value, kv.createRevision, kv.version, kv.lease);
-    this.insert.run(rev.main, rev.sub, 0, kv.key, kv.value, kv.createRevision, kv.version, kv.lease, crc);
+    const keyCrc = indexEntryCrc(kv.key, rev.main, rev.sub, 0, kv.createRevision, kv.version);
+    this.insert.run(rev.main, rev.sub, 0, kv.key, kv.value, kv.createRevision, kv.version, kv.lease, crc, keyCrc);
   }
 
   /** etcd writes a tombstone as a KeyValue with only the key set. */
   putTombstone(rev: Revision, key: Uint8Array): void {
     const empty = new Uint8Array(0);
-    this.insert.run(rev.main, rev.sub, 1, key, empty, 0, 0, 0n, rowCrc(rev.main, rev.sub, 1, key, empty, 0, 0, 0n));
+    this.insert.run(rev.main, rev.sub, 1, key, empty, 0, 0, 0n, rowCrc(rev.main, rev.sub, 1, key, empty, 0, 0, 0n), indexEntryCrc(key, rev.main, rev.sub, 1, 0, 0));
+  }
+
+  /** The key's last change at or below main revision `rev` (a tombstone when deleted then), or undefined. */
+  last(key: Uint8Array, rev: number): RevisionRow | undefined {
+    const raw = this.lastOf.get(key, rev);
+    return raw === undefined ? undefined : this.checked(raw);
   }
 
   /** The row at `rev`; its absence means the key index and this store disagree, a bug. */

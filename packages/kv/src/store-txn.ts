@@ -4,9 +4,9 @@
  * writes (they read at beginRev + 1 once something changed). The caller runs it inside one SQLite
  * transaction and, when `changes` is not empty, raises the store revision by one.
  */
+import { AssertionError } from 'node:assert';
 import { CompactedError, FutureRevisionError } from './errors.js';
-import type { KeyIndexTable } from './key-index-table.js';
-import { KeyIndex } from './key-index.js';
+import type { IndexEntry, KeyIndexTable } from './key-index-table.js';
 import type { LeaseTable } from './lease-table.js';
 import type { RevisionStore } from './revision-store.js';
 import type { KeyValue } from './types.js';
@@ -67,11 +67,19 @@ export class StoreTxn {
     if (rev < this.compactRev) throw new CompactedError(this.compactRev, rev);
     const kvs: KeyValue[] = [];
     let count = 0;
-    this.tables.keyIndex.visit(key, end, (ki) => {
-      const at = ki.get(rev);
-      if (at === undefined) return true;
+    if (end === undefined) {
+      // One statement: the key's last change through the key index, with its row.
+      const row = this.tables.revisions.last(key, rev);
+      if (row !== undefined && !row.tombstone) {
+        count = 1;
+        if (!ro.count) kvs.push(row.kv);
+      }
+      return { kvs, count, rev: curRev };
+    }
+    this.tables.keyIndex.visit(key, end, rev, (entry) => {
+      if (entry.tombstone) return true;
       count++;
-      if (!ro.count && (ro.limit <= 0 || kvs.length < ro.limit)) kvs.push(this.tables.revisions.get(at.modified).kv);
+      if (!ro.count && (ro.limit <= 0 || kvs.length < ro.limit)) kvs.push(this.tables.revisions.get(entry).kv);
       return true;
     });
     return { kvs, count, rev: curRev };
@@ -80,21 +88,23 @@ export class StoreTxn {
   /** Writes `value` under `key` with `lease`; returns the revision of the write. */
   put(key: Uint8Array, value: Uint8Array, lease: bigint): number {
     const rev = this.beginRev + 1;
-    const ki = this.tables.keyIndex.get(key) ?? new KeyIndex(Uint8Array.from(key));
-    const prev = ki.generations.length === 0 ? undefined : ki.get(rev);
+    const idxRev = { main: rev, sub: this.changes.length };
+    const prev = this.tables.revisions.last(key, rev);
     let createRevision = rev;
     let oldLease = 0n;
     let version = 1;
     if (prev !== undefined) {
-      createRevision = prev.created.main;
-      oldLease = this.tables.revisions.get(prev.modified).kv.lease;
-      version = prev.version + 1;
+      if (prev.main > rev || (prev.main === rev && prev.sub >= idxRev.sub)) {
+        throw new AssertionError({ message: `store txn: put at ${rev}.${idxRev.sub} not above the key's last change ${prev.main}.${prev.sub}` });
+      }
+      if (!prev.tombstone) {
+        createRevision = prev.kv.createRevision;
+        oldLease = prev.kv.lease;
+        version = prev.kv.version + 1;
+      }
     }
-    const idxRev = { main: rev, sub: this.changes.length };
     const kv: KeyValue = { key: Uint8Array.from(key), createRevision, modRevision: rev, version, value: Uint8Array.from(value), lease };
     this.tables.revisions.put(idxRev, kv);
-    ki.put(idxRev.main, idxRev.sub);
-    this.tables.keyIndex.save(ki);
     this.changes.push({ kv, tombstone: false });
     if (oldLease !== 0n) this.tables.leases.detach(oldLease, key);
     if (lease !== 0n) this.tables.leases.attach(lease, key);
@@ -104,27 +114,25 @@ export class StoreTxn {
   /** Deletes the keys of [key, end) that exist; returns how many and the revision of the write. */
   deleteRange(key: Uint8Array, end: Uint8Array | undefined): { deleted: number; rev: number } {
     const rrev = this.rev();
-    const keys: KeyIndex[] = [];
-    this.tables.keyIndex.visit(key, end, (ki) => {
-      if (ki.get(rrev) !== undefined) keys.push(ki);
+    const keys: IndexEntry[] = [];
+    this.tables.keyIndex.visit(key, end, rrev, (entry) => {
+      if (!entry.tombstone) keys.push(entry);
       return true;
     });
-    for (const ki of keys) this.delete(ki, rrev);
+    for (const entry of keys) this.delete(entry);
     if (keys.length !== 0 || this.changes.length > 0) return { deleted: keys.length, rev: this.beginRev + 1 };
     return { deleted: 0, rev: this.beginRev };
   }
 
-  private delete(ki: KeyIndex, rrev: number): void {
-    const at = ki.get(rrev)!;
-    const lease = this.tables.revisions.get(at.modified).kv.lease;
+  private delete(entry: IndexEntry): void {
+    const lease = this.tables.revisions.get(entry).kv.lease;
     const idxRev = { main: this.beginRev + 1, sub: this.changes.length };
-    this.tables.revisions.putTombstone(idxRev, ki.key);
-    ki.tombstone(idxRev.main, idxRev.sub);
-    this.tables.keyIndex.save(ki);
+    const key = new Uint8Array(entry.key);
+    this.tables.revisions.putTombstone(idxRev, key);
     this.changes.push({
-      kv: { key: ki.key, createRevision: 0, modRevision: idxRev.main, version: 0, value: new Uint8Array(0), lease: 0n },
+      kv: { key, createRevision: 0, modRevision: idxRev.main, version: 0, value: new Uint8Array(0), lease: 0n },
       tombstone: true,
     });
-    if (lease !== 0n) this.tables.leases.detach(lease, ki.key);
+    if (lease !== 0n) this.tables.leases.detach(lease, key);
   }
 }

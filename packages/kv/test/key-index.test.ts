@@ -3,7 +3,7 @@
  * put(4) tombstone(5) on one key, then compactions at 2, 4, 5 and 6.
  */
 import { describe, expect, it } from 'vitest';
-import { KeyIndex, decodeGenerations, encodeGenerations } from '../src/key-index.js';
+import { type IndexedRevision, KeyIndex } from '../src/key-index.js';
 
 function example(): KeyIndex {
   const ki = new KeyIndex(Uint8Array.of(0x66));
@@ -61,11 +61,34 @@ describe('KeyIndex', () => {
     expect(() => ki.tombstone(6, 0)).toThrow(/does not exist/);
   });
 
-  it('round-trips through its row encoding', () => {
+  it('restores its generations from its changes as the index on disk lists them', () => {
     const ki = example();
     ki.put(7, 2);
-    const back = decodeGenerations(ki.key, encodeGenerations(ki));
+    ki.put(8, 0);
+    // The example's changes with the create revision and version each row stores.
+    const changes: IndexedRevision[] = [
+      { main: 1, sub: 0, tombstone: false, createRevision: 1, version: 1 },
+      { main: 2, sub: 0, tombstone: false, createRevision: 1, version: 2 },
+      { main: 3, sub: 0, tombstone: true, createRevision: 0, version: 0 },
+      { main: 4, sub: 0, tombstone: false, createRevision: 4, version: 1 },
+      { main: 5, sub: 0, tombstone: true, createRevision: 0, version: 0 },
+      { main: 7, sub: 2, tombstone: false, createRevision: 7, version: 1 },
+      { main: 8, sub: 0, tombstone: false, createRevision: 7, version: 2 },
+    ];
+    const back = KeyIndex.restore(ki.key, changes);
     expect(back.generations).toEqual(ki.generations);
-    expect(back.modified).toEqual({ main: 7, sub: 2 });
+    expect(back.modified).toEqual({ main: 8, sub: 0 });
+    // After a compaction at 7 the rows left are 7.2 and 8: the same generations and answers.
+    const compacted = example();
+    compacted.put(7, 2);
+    compacted.put(8, 0);
+    compacted.compact(7, new Set());
+    const restored = KeyIndex.restore(ki.key, changes.slice(5));
+    expect(restored.generations).toEqual(compacted.generations);
+    expect(restored.get(8)).toEqual(compacted.get(8));
+    // A generation whose creation was compacted away keeps its create revision and version.
+    const late = KeyIndex.restore(ki.key, changes.slice(6));
+    expect(late.get(8)).toEqual({ modified: { main: 8, sub: 0 }, created: { main: 7, sub: 0 }, version: 2 });
+    expect(() => KeyIndex.restore(ki.key, [changes[1]!, changes[0]!])).toThrow(/listed after/);
   });
 });

@@ -110,11 +110,24 @@ export class SnapshotHandler<SM extends AnyStateMachine> {
             if (this.requests.length > 0) this.maybeSnapshot();
           });
       };
-      // An on-disk state machine's state is durable up to appliedIndex already: the store
-      // records the metadata only.
+      // An on-disk state machine's state is durable up to appliedIndex once sync() returns (at
+      // once when it has none): the store records the metadata only. Called here, on the apply
+      // queue, so that it never overlaps a batch.
       if (applying.onDisk) {
-        save(EMPTY);
-        return;
+        const sm = ctx.sm as OnDiskStateMachine;
+        if (sm.sync === undefined) {
+          save(EMPTY);
+          return;
+        }
+        return Promise.resolve()
+          .then(() => sm.sync!())
+          .then(
+            () => save(EMPTY),
+            (err: unknown) => {
+              this.snapshotting = false;
+              ctx.fail(err);
+            },
+          );
       }
       const data = (ctx.sm as StateMachine).snapshot();
       if (data instanceof Promise) return data.then(save);

@@ -91,9 +91,9 @@ export interface SnapshotSink {
  *
  * Durability: RaftNode compacts its log only up to a position this state machine reported
  * through applyBatch(), so applyBatch() must resolve only once its write is durable (with SQLite
- * in WAL mode, `synchronous=FULL`, or `NORMAL` if losing the last batches on power loss is
- * acceptable: those entries are then still in the log unless compacted since, and compaction
- * keeps `SnapshotPolicy.keepEntries` behind).
+ * in WAL mode, `synchronous=FULL`), or the state machine implements sync(), which RaftNode calls
+ * before compacting: then applyBatch() may commit without an fsync, as etcd's backend does (a
+ * batch lost in a power failure is still in the log and is applied again after the restart).
  *
  * Concurrency: applyBatch(), installSnapshot() and position() never overlap one another. A
  * SnapshotSource, once opened, is read while later batches are applied; receiveSnapshot() and
@@ -143,6 +143,14 @@ export interface OnDiskStateMachine<R = unknown> {
    * StagedSnapshotMissingError (or any error) when no complete staged copy for that index exists.
    */
   installSnapshot(snapshotIndex: number): Promise<LogPosition>;
+  /**
+   * Optional: makes every batch applied so far durable. RaftNode calls it (between batches)
+   * before it records a snapshot at the applied index and compacts its log behind it, so a state
+   * machine whose applyBatch() commits without syncing (SQLite at `synchronous=NORMAL`: the
+   * entries of a lost batch are in the log and are applied again after a restart) never loses
+   * entries that the log no longer holds. Without it, applyBatch() must be durable on return.
+   */
+  sync?(): void | Promise<void>;
 }
 
 /** Either contract. RaftNode tells them apart by the presence of applyBatch(). */
