@@ -21,6 +21,7 @@ import { SqliteLogStore } from '@pontoon/storage-sqlite';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prefixEnd } from './bytes.js';
+import { CallDeadline } from './call-deadline.js';
 import { type KvCommand, encodeCommand } from './command.js';
 import {
   InvalidRequestError,
@@ -440,7 +441,7 @@ export class KvMember {
     try {
       for (;;) {
         if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
-        call.signal.throwIfAborted();
+        call.throwIfOver();
         const leader = this.raft.leaderId;
         if (leader === this.id) {
           try {
@@ -516,7 +517,7 @@ export class KvMember {
     const call = this.deadline(options);
     try {
       // The read index is confirmed with a quorum; the store is read once this member applied it.
-      const r = await this.raft.read((sm) => fn(sm.kv), { signal: call.signal, timeoutMs: call.remainingMs() });
+      const r = await this.raft.read((sm) => fn(sm.kv), { signal: call.user, timeoutMs: call.remainingMs() });
       return this.withTerm(r as T);
     } catch (err) {
       throw this.etcdError(err, call);
@@ -536,9 +537,9 @@ export class KvMember {
     try {
       for (;;) {
         if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
-        call.signal.throwIfAborted();
+        call.throwIfOver();
         try {
-          const result = await this.raft.propose(data, { signal: call.signal, timeoutMs: call.remainingMs() });
+          const result = await this.raft.propose(data, { signal: call.user, timeoutMs: call.remainingMs() });
           return this.withTerm(unwrap(result));
         } catch (err) {
           // No leader to take it, or a leader change dropped it: it certainly did not apply, so
@@ -567,7 +568,7 @@ export class KvMember {
     try {
       for (;;) {
         if (this.closing !== undefined || this.raft.isStopped) throw new MemberStoppedError();
-        call.signal.throwIfAborted();
+        call.throwIfOver();
         const leader = this.raft.leaderId;
         try {
           if (leader === this.id) return (await this.serveLease(request)) as PeerResponse<R['kind']>;
@@ -629,32 +630,13 @@ export class KvMember {
     });
   }
 
-  /** The call's deadline on the member's clock, and the caller's signal, as one signal. */
-  private deadline(options: CallOptions): Deadline {
-    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
-    const controller = new AbortController();
-    const start = this.clock.now();
-    const user = options.signal;
-    const onUserAbort = (): void => controller.abort(user!.reason);
-    if (user?.aborted === true) controller.abort(user.reason);
-    else user?.addEventListener('abort', onUserAbort, { once: true });
-    let timer: ClockTimer | undefined;
-    if (Number.isFinite(timeoutMs)) {
-      timer = this.clock.setTimeout(() => controller.abort(new RequestTimeoutError(`after ${timeoutMs} ms`)), timeoutMs);
-    }
-    return {
-      signal: controller.signal,
-      user,
-      remainingMs: () => Math.max(1, timeoutMs - (this.clock.now() - start)),
-      dispose: () => {
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        user?.removeEventListener('abort', onUserAbort);
-      },
-    };
+  /** The call's deadline on the member's clock, with the caller's signal. */
+  private deadline(options: CallOptions): CallDeadline {
+    return new CallDeadline(this.clock, options.timeoutMs ?? this.requestTimeoutMs, options.signal);
   }
 
   /** Maps what the Raft layer rejects with onto etcd's errors. */
-  private etcdError(err: unknown, call: Deadline): unknown {
+  private etcdError(err: unknown, call: CallDeadline): unknown {
     if (call.user?.aborted === true && err === call.user.reason) return err;
     // A deadline passed (or Raft's read timed out) while no leader was known: etcd says so.
     if ((err instanceof RequestTimeoutError || err instanceof TimeoutError) && this.raft.leaderId === undefined) {
@@ -668,13 +650,6 @@ export class KvMember {
     if (err instanceof CommandTooLargeError) return new RequestTooLargeError(err.size, err.limit);
     return err;
   }
-}
-
-interface Deadline {
-  signal: AbortSignal;
-  user: AbortSignal | undefined;
-  remainingMs(): number;
-  dispose(): void;
 }
 
 /**
