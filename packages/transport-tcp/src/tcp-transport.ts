@@ -144,6 +144,23 @@ export class TcpTransport implements Transport {
     return this.listening;
   }
 
+  /**
+   * Serves a connection that a peer opened to a port this process listens on for other
+   * protocols as well (pontoon-kv's peer port shares one port with its peer link), as if this
+   * transport's own listener had accepted it, without a loopback relay in between: a relay cost
+   * the receiving process two more socket calls and a turn of its event loop per message.
+   * `head`: bytes already read from the socket (the caller's protocol sniffing), read first. TLS
+   * is the caller's to terminate (the transport's `tls` option is its own listener's).
+   */
+  acceptConnection(socket: net.Socket, head?: Uint8Array): void {
+    this.rawSockets.add(socket);
+    socket.once('close', () => this.rawSockets.delete(socket));
+    if (head !== undefined && head.length > 0) socket.unshift(head);
+    this.accept(socket);
+    // The caller may have paused it to sniff; the connection reads from here on.
+    socket.resume();
+  }
+
   /** The address `listen()` bound, as "host:port" for peers' addPeer; undefined before. */
   get address(): string | undefined {
     if (this.listening === undefined) return undefined;
@@ -258,12 +275,10 @@ export class TcpTransport implements Transport {
     this.peers.clear();
     for (const c of this.inbound) c.close();
     const server = this.server;
-    if (server !== undefined) {
-      waits.push(new Promise((r) => server.close(() => r())));
-      for (const s of this.rawSockets) {
-        if (!s.closed) waits.push(new Promise((r) => s.once('close', () => r())));
-        s.destroy();
-      }
+    if (server !== undefined) waits.push(new Promise((r) => server.close(() => r())));
+    for (const s of this.rawSockets) {
+      if (!s.closed) waits.push(new Promise((r) => s.once('close', () => r())));
+      s.destroy();
     }
     this.closing = Promise.all(waits)
       // A socket's 'close' event comes before libuv has released its handle (that happens in

@@ -3,14 +3,17 @@
  * `/leases` requests on the peer URL. Two protocols share it: Pontoon's TCP transport (Raft
  * messages and snapshots) and the peer link (a follower's write handed to the leader, lease
  * keepalives and TimeToLive). A peer-link connection opens with PEER_LINK_MAGIC; anything else
- * is the transport's and is relayed, byte for byte, to the TcpTransport listening on a loopback
- * port of this process. The magic cannot open a transport connection: read as the transport's
- * frame length it is over a gigabyte, far past any frame it accepts.
+ * is the transport's and is handed, with the bytes already read, to this process's TcpTransport
+ * (`acceptConnection`), which serves it as its own. The magic cannot open a transport
+ * connection: read as the transport's frame length it is over a gigabyte, far past any frame it
+ * accepts.
  *
  * With peer TLS (`--peer-cert-file`, ...), this port terminates TLS for both protocols, and
  * connections out to other members go through TLS too (PeerDialer), as etcd's peers: the
  * certificate must chain to `--peer-trusted-ca-file`, and with `--peer-client-cert-auth` the
- * dialling member must present one. Raft traffic is relayed through loopback on both ends.
+ * dialling member must present one. Raft traffic out to a member goes through a loopback
+ * forwarder that dials it over TLS (PeerDialer); coming in, this port hands the TLS connection
+ * to the transport.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -43,8 +46,8 @@ export interface PeerTls {
 export interface PeerPortOptions {
   readonly host: string;
   readonly port: number;
-  /** Where this process's TcpTransport listens (loopback). */
-  readonly transportAddress: { host: string; port: number };
+  /** This process's TcpTransport, which serves the Raft connections accepted here. */
+  readonly transport: { acceptConnection(socket: net.Socket, head: Buffer): void };
   readonly tls?: PeerTls;
   readonly logger: Logger;
   /** This member's attributes, answered to a peer's MEMBER_ATTRIBUTES request. */
@@ -134,7 +137,7 @@ export class PeerPort {
       if (head.subarray(0, PEER_LINK_MAGIC.length).equals(PEER_LINK_MAGIC)) {
         this.serveLink(socket, head.subarray(PEER_LINK_MAGIC.length));
       } else {
-        relay(socket, head, this.options.transportAddress);
+        this.options.transport.acceptConnection(socket, head);
       }
     };
     socket.on('data', onData);
@@ -369,16 +372,6 @@ function dial(address: string, peerTls: PeerTls | undefined, signal: AbortSignal
       socket.on('error', () => socket.destroy());
       resolve(socket);
     });
-  });
-}
-
-/** Relays a transport connection to this process's TcpTransport, the bytes already read first. */
-function relay(inbound: net.Socket, head: Buffer, to: { host: string; port: number }): void {
-  const outbound = net.connect(to);
-  outbound.on('error', () => inbound.destroy());
-  outbound.once('connect', () => {
-    outbound.write(head);
-    pipeBoth(inbound, outbound);
   });
 }
 

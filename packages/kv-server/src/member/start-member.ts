@@ -119,7 +119,6 @@ export async function startMember(
     listen: { host: '127.0.0.1', port: 0 },
     logger: transportLog,
   });
-  const transportAddress = await tcp.listen();
   const attributes = (): PublishedAttributes => {
     const m = member?.raft.membership();
     return {
@@ -136,7 +135,7 @@ export async function startMember(
   };
   const ports = config.listenPeerUrls.map((u) => {
     const { host, port } = hostPortOf(u);
-    return new PeerPort({ host, port, transportAddress, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes, progress: () => (member === undefined ? undefined : ownProgress(member)) });
+    return new PeerPort({ host, port, transport: tcp, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes, progress: () => (member === undefined ? undefined : ownProgress(member)) });
   });
   let member: KvMember | undefined;
   const dialer = peerTls === undefined ? undefined : new PeerDialer(peerTls);
