@@ -9,7 +9,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { generate } from 'selfsigned';
 import type { TlsFlags } from '../cli/server-config.js';
 import { CommandLineError } from '../errors.js';
 
@@ -47,6 +46,9 @@ export async function loadTlsMaterial(flags: TlsFlags, hosts: readonly string[],
   const altNames = [...new Set(['localhost', '127.0.0.1', ...hosts])].map((h) =>
     isIP(h) === 0 ? { type: 2 as const, value: h } : { type: 7 as const, ip: h },
   );
+  // Loaded only here: the library (pkijs and its dependencies) costs every member's start
+  // ~0.5 s of CPU, and only --auto-tls needs it.
+  const { generate } = await import('selfsigned');
   const made = await generate([{ name: 'organizationName', value: 'etcd' }], {
     keySize: 2048,
     algorithm: 'sha256',
