@@ -104,7 +104,7 @@ export const ETCD_FLAGS: readonly EtcdFlagSpec[] = [
   flag('initial-cluster', 'string', 'default=http://localhost:2380', S, 'The members of a new cluster: name=peer-url,... (read at the first start only).'),
   flag('initial-cluster-token', 'string', 'etcd-cluster', S, 'A token that makes the ids of a new cluster unique (read at the first start only).'),
   flag('initial-cluster-state', 'choice', 'new', S, '"new" to bootstrap a cluster, "existing" to join one (after member add).', { choices: ['new', 'existing'] }),
-  flag('strict-reconfig-check', 'bool', 'true', I, 'etcd\'s reconfiguration quorum check'),
+  flag('strict-reconfig-check', 'bool', 'true', S, 'Refuse a membership change that would leave too few started or connected members, as etcd does (on by default; =false turns it off).'),
   flag('enable-v2', 'bool', 'false', U, 'the etcd v2 API'),
   flag('pre-vote', 'bool', 'false', I, 'raft PreVote: pontoon-kv always runs it'),
 

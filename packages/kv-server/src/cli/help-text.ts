@@ -26,6 +26,7 @@ const SECTIONS: readonly { title: string; flags: readonly string[] }[] = [
       'initial-cluster-state',
       'initial-cluster-token',
       'force-new-cluster',
+      'strict-reconfig-check',
     ],
   },
   {

@@ -48,6 +48,8 @@ export interface EtcdServerConfig {
   readonly maxTxnOps: number;
   readonly maxRequestBytes: number;
   readonly forceNewCluster: boolean;
+  /** etcd's --strict-reconfig-check: refuse membership changes that risk the quorum. */
+  readonly strictReconfigCheck: boolean;
   readonly clientTls: TlsFlags;
   readonly peerTls: TlsFlags;
   readonly logger: 'zap' | 'capnslog';
@@ -173,6 +175,7 @@ export function resolveServerConfig(args: EtcdArgs): EtcdServerConfig {
     maxTxnOps: Number(minBig(parseGoUint(raw('max-txn-ops')), BigInt(Number.MAX_SAFE_INTEGER))),
     maxRequestBytes: Number(minBig(parseGoUint(raw('max-request-bytes')), BigInt(Number.MAX_SAFE_INTEGER))),
     forceNewCluster: bool('force-new-cluster'),
+    strictReconfigCheck: bool('strict-reconfig-check'),
     clientTls: {
       certFile: raw('cert-file'),
       keyFile: raw('key-file'),

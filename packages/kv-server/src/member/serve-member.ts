@@ -34,7 +34,7 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
   }
   const metrics = new MemberMetrics();
   const started = await startMember(config, log, peerTls, metrics.raft);
-  const { member, ids, identity, self, leaderProgress } = started;
+  const { member, ids, identity, self, leaderProgress, contactView } = started;
   let grpc: EtcdGrpcServer | undefined;
   const ports: ClientPort[] = [];
   const metricsServers: http.Server[] = [];
@@ -48,7 +48,16 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
   };
   try {
     // No address of its own: the client ports hand it their gRPC connections.
-    grpc = await startEtcdGrpcServer({ member, ids, listen: [], maxRequestBytes: config.maxRequestBytes, metrics: metrics.grpc, leaderProgress });
+    grpc = await startEtcdGrpcServer({
+      member,
+      ids,
+      listen: [],
+      maxRequestBytes: config.maxRequestBytes,
+      metrics: metrics.grpc,
+      leaderProgress,
+      contactView,
+      strictReconfigCheck: config.strictReconfigCheck,
+    });
     metrics.observe(member, memberDir(config.dataDir));
     const handler = operationalHandler(member, metrics.registry);
     for (const url of config.listenClientUrls) {

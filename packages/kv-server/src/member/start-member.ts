@@ -18,7 +18,8 @@ import type { EtcdLog } from './etcd-log.js';
 import { addressText, hostPortOf } from './member-directory.js';
 import { ReplicatedEtcdIds, raftIdOfMemberId as raftIdOf, type EtcdMemberRecord } from '../server/etcd-ids.js';
 import { ownProgress, type LeaderProgressSource } from '../server/learner-readiness.js';
-import { peerLeaderProgress } from './leader-progress.js';
+import type { ContactViewSource } from '../server/contact-view.js';
+import { peerContactView, peerLeaderProgress } from './leader-progress.js';
 import { memberDir, readMemberIdentity, writeMemberIdentity, type MemberIdentity } from './member-identity.js';
 import { PeerDialer, PeerPort, TcpPeerLink, type PeerTls, type PublishedAttributes } from './peer-port.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -35,6 +36,8 @@ export interface StartedMember {
   readonly self: EtcdMemberRecord;
   /** The leader's replication progress, asked of the leader when this member does not lead. */
   readonly leaderProgress: LeaderProgressSource;
+  /** The strict reconfiguration check's view of which members are up (the leader's). */
+  readonly contactView: ContactViewSource;
   close(): Promise<void>;
 }
 
@@ -199,6 +202,7 @@ export async function startMember(
       identity,
       self,
       leaderProgress: peerLeaderProgress(started, link, addressOf, tickMs),
+      contactView: peerContactView(started, link, addressOf),
       restarted: stored !== undefined,
       close: async () => {
         await started.close();

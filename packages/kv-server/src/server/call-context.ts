@@ -10,6 +10,7 @@ import { EtcdError } from '../etcd-errors.js';
 import { REQUIRE_LEADER_METADATA } from '../etcd-errors.js';
 import type { Alarms } from './alarms.js';
 import type { EtcdIds } from './etcd-ids.js';
+import type { ContactViewSource } from './contact-view.js';
 import type { LeaderProgressSource } from './learner-readiness.js';
 import { toGrpcStatus } from './grpc-status.js';
 import type { HeaderIds } from './wire.js';
@@ -26,6 +27,10 @@ export interface ServerContext {
   readonly closed: AbortSignal;
   /** The leader's replication progress, for MemberPromote's readiness check. */
   readonly leaderProgress: LeaderProgressSource;
+  /** etcd's --strict-reconfig-check: whether the Cluster service runs reconfig-check.ts. */
+  readonly strictReconfigCheck: boolean;
+  /** Which members the strict reconfiguration check sees as up. */
+  readonly contactView: ContactViewSource;
 }
 
 /**

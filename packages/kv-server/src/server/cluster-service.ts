@@ -3,7 +3,9 @@
  * (voters, learners, peer addresses) changes through KvMember.changeMembership from any member,
  * and the members table (etcd-ids.ts) keeps etcd's ids, names and URLs. MemberAdd gives the
  * new member etcd's id (its peer URLs hashed with the time of the add) and the Raft id
- * raftIdOfMemberId derives from it.
+ * raftIdOfMemberId derives from it. Under --strict-reconfig-check, adds, removes and promotes
+ * first pass etcd's reconfiguration check (reconfig-check.ts), before the checks etcd makes when
+ * it applies the change (taken URLs, too many learners, unknown members).
  */
 import { ConfChangeError } from '@pontoon/raft';
 import { EtcdError } from '../etcd-errors.js';
@@ -14,6 +16,7 @@ import type { Member } from '../proto-types/etcdserverpb/Member.js';
 import { type ServerContext, unary } from './call-context.js';
 import { type EtcdMemberRecord, raftIdOfMemberId } from './etcd-ids.js';
 import { checkLearnerReady } from './learner-readiness.js';
+import { checkAddMember, checkPromoteMember, checkRemoveMember, type ReconfigView } from './reconfig-check.js';
 import { wireHeader } from './wire.js';
 
 /** etcd 3.4's maxLearners. */
@@ -39,6 +42,13 @@ export function clusterService(ctx: ServerContext): ClusterHandlers {
     return r;
   };
 
+  const reconfigView = async (signal: AbortSignal): Promise<ReconfigView> => {
+    const { viewer, contactMs } = await ctx.contactView(signal);
+    const m = member.raft.membership();
+    const started = new Set(ids.members().filter((r) => r.name !== '').map((r) => r.raftId));
+    return { viewer, contactMs, voters: m.voters, learners: m.learners, started };
+  };
+
   const peerUrls = (urls: readonly string[]): string[] => {
     try {
       return parseEtcdUrls(urls);
@@ -52,6 +62,7 @@ export function clusterService(ctx: ServerContext): ClusterHandlers {
 
     MemberAdd: unary(ctx, 'MemberAdd', async (r, signal) => {
       const urls = peerUrls(r.peerURLs);
+      if (ctx.strictReconfigCheck) checkAddMember(await reconfigView(signal), r.isLearner);
       const taken = new Set(ids.members().flatMap((m) => m.peerURLs));
       if (urls.some((u) => taken.has(u))) throw new EtcdError('PeerURLExist');
       if (r.isLearner && member.raft.membership().learners.length >= MAX_LEARNERS) throw new EtcdError('TooManyLearners');
@@ -66,6 +77,10 @@ export function clusterService(ctx: ServerContext): ClusterHandlers {
     }),
 
     MemberRemove: unary(ctx, 'MemberRemove', async (r, signal) => {
+      if (ctx.strictReconfigCheck) {
+        const wanted = BigInt(r.ID);
+        checkRemoveMember(await reconfigView(signal), ids.members().find((m) => m.id === wanted)?.raftId);
+      }
       const removed = record(r.ID);
       await changing(() => member.changeMembership([{ type: 'remove', id: removed.raftId }], { signal }));
       await ids.removeMember(removed.id, signal);
@@ -88,6 +103,7 @@ export function clusterService(ctx: ServerContext): ClusterHandlers {
       const learner = record(r.ID);
       if (!member.raft.membership().learners.includes(learner.raftId)) throw new EtcdError('MemberNotLearner');
       checkLearnerReady(await ctx.leaderProgress(signal), learner.raftId);
+      if (ctx.strictReconfigCheck) checkPromoteMember(await reconfigView(signal));
       await changing(() => member.changeMembership([{ type: 'addVoter', id: learner.raftId }], { signal }));
       return { header: header(), members: list() };
     }),

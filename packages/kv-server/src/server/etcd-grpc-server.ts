@@ -21,6 +21,7 @@ import { lockService } from './lock-service.js';
 import { electionService } from './election-service.js';
 import type { GrpcServerMetrics } from './grpc-metrics.js';
 import { localLeaderProgress, type LeaderProgressSource } from './learner-readiness.js';
+import { type ContactViewSource, localContactView } from './contact-view.js';
 
 /** etcd's grpcOverheadBytes: room above --max-request-bytes for the rest of a message. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -54,6 +55,16 @@ export interface EtcdGrpcServerOptions {
    * etcd's "not leader"; pontoon-kv's members ask the leader over the peer port.
    */
   readonly leaderProgress?: LeaderProgressSource;
+  /**
+   * etcd's --strict-reconfig-check (default true, as etcd's): refuse a membership change that
+   * would leave too few started or connected members (reconfig-check.ts).
+   */
+  readonly strictReconfigCheck?: boolean;
+  /**
+   * Which members the strict check sees as up. Default: the member's own contact with its peers;
+   * pontoon-kv's members ask the leader over the peer port (a follower hears only the leader).
+   */
+  readonly contactView?: ContactViewSource;
 }
 
 export interface EtcdGrpcServer {
@@ -89,6 +100,8 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     maxRequestBytes,
     closed: closing.signal,
     leaderProgress: options.leaderProgress ?? localLeaderProgress(member),
+    strictReconfigCheck: options.strictReconfigCheck ?? true,
+    contactView: options.contactView ?? localContactView(member),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,

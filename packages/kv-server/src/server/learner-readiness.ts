@@ -11,10 +11,16 @@ import { EtcdError } from '../etcd-errors.js';
 /** etcd's readyPercent: the fraction of the leader's match index a learner must have reached. */
 export const LEARNER_READY_FRACTION = 0.9;
 
-/** The leader's view of replication: its id and each member's match index (its own included). */
+/**
+ * The leader's view of replication: its id, each member's match index (its own included), and
+ * how long it has been in unbroken contact with each other member (RaftNode.peerContact(), for
+ * the strict reconfiguration check).
+ */
 export interface ReplicationProgress {
   readonly leaderId: number;
   readonly matchIndex: Readonly<Record<number, number>>;
+  /** Absent in an answer from a pontoon-kv that predates the strict reconfiguration check. */
+  readonly contactMs?: Readonly<Record<number, number>>;
 }
 
 /**
@@ -37,7 +43,7 @@ export function ownProgress(member: KvMember): ReplicationProgress | undefined {
   if (status.role !== 'leader') return undefined;
   const matchIndex: Record<number, number> = {};
   for (const [id, p] of Object.entries(status.progress)) matchIndex[Number(id)] = p.matchIndex;
-  return { leaderId: status.id, matchIndex };
+  return { leaderId: status.id, matchIndex, contactMs: member.raft.peerContact() };
 }
 
 /**

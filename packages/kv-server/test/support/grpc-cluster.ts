@@ -65,7 +65,9 @@ export async function startGrpcCluster(size = 3, options: { quotaBytes?: number 
     members.push(member);
     const ids = new ReplicatedEtcdIds(member, clusterId, records);
     idsOf.push(ids);
-    servers.push(await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', leaderProgress }));
+    // These members change their membership right after they start, which etcd's strict check
+    // refuses for its first 5 s; the check has its own tests (reconfig-check*.test.ts).
+    servers.push(await startEtcdGrpcServer({ member, ids, listen: '127.0.0.1:0', leaderProgress, strictReconfigCheck: false }));
   }
   // Each member publishes its client URLs, as etcd's members do once they serve.
   await Promise.all(

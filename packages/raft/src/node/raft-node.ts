@@ -345,6 +345,18 @@ export class RaftNode<SM extends AnyStateMachine = AnyStateMachine> extends Even
     return nodeStatus(this.ctx);
   }
 
+  /**
+   * How long this node has been in unbroken contact with each peer, in milliseconds by peer id:
+   * a peer is listed while some message from it arrived within the last election timeout, and
+   * its value is the time since the first message after its last silence longer than that (the
+   * peer's "active since" in etcd's terms). On the leader every follower answers each
+   * heartbeat, so this is the leader's view of which members are up; a follower hears from the
+   * leader and, during elections, from candidates.
+   */
+  peerContact(): Record<number, number> {
+    return this.ctx.peerContact.contactMs();
+  }
+
   /** Starts an election now (e.g. to pick a preferred leader in tests); PreVote first when on. */
   campaign(): void {
     if (this.ctx.stopped) return;
