@@ -36,9 +36,19 @@ async function ctl(endpoints: readonly string[], args: string[]): Promise<string
   return r.stdout;
 }
 
-/** Adds a learner at `peer` through `endpoints`; its id in hex. */
+/**
+ * Adds a learner at `peer` through `endpoints`; its id in hex. etcd's strict reconfiguration
+ * check refuses adds until every voter has been connected for 5 s: asked again until then.
+ */
 async function addLearner(endpoints: readonly string[], name: string, peer: string): Promise<string> {
-  const added = await ctl(endpoints, ['member', 'add', name, '--learner', `--peer-urls=${peer}`]);
+  const args = ['member', 'add', name, '--learner', `--peer-urls=${peer}`];
+  let r = await runEtcdctl(endpoints, args, { timeoutMs: 60_000 });
+  for (const deadline = Date.now() + 60_000; r.exitCode !== 0 && r.stderr.includes('etcdserver: unhealthy cluster') && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    r = await runEtcdctl(endpoints, args, { timeoutMs: 60_000 });
+  }
+  if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+  const added = r.stdout;
   const id = /Member +([0-9a-f]+) added to cluster/.exec(added)?.[1];
   expect(id, added).toBeDefined();
   return id!;

@@ -5,6 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { helpText, parseCommandLine } from '../src/cli/index.js';
+import { CommandLineError } from '../src/errors.js';
 import { EtcdError } from '../src/etcd-errors.js';
 import { checkAddMember, checkPromoteMember, checkRemoveMember, HEALTH_INTERVAL_MS, type ReconfigView } from '../src/server/reconfig-check.js';
 
@@ -161,5 +163,27 @@ describe('properties', () => {
     );
     if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? `failed with seed ${seed}`);
     expect(details.numRuns).toBe(runs);
+  });
+});
+
+describe('--strict-reconfig-check on the command line', () => {
+  const serve = (argv: readonly string[], env: Record<string, string> = {}) => {
+    const parsed = parseCommandLine(argv, env);
+    if (parsed.command !== 'serve') throw new Error(`expected serve, got ${parsed.command}`);
+    return parsed;
+  };
+
+  it('is on by default, off with the flag or ETCD_STRICT_RECONFIG_CHECK, and no longer an ignored flag', () => {
+    expect(serve([]).config.strictReconfigCheck).toBe(true);
+    const { config, warnings } = serve(['--strict-reconfig-check=false']);
+    expect(config.strictReconfigCheck).toBe(false);
+    expect(config.ignoredFlags).toEqual([]);
+    expect(warnings.join('\n')).not.toContain('strict-reconfig-check');
+    // A Go bool flag takes its value after `=` only: the next word is an argument, refused.
+    expect(() => serve(['--strict-reconfig-check', 'false'])).toThrow(CommandLineError);
+    expect(serve([], { ETCD_STRICT_RECONFIG_CHECK: 'false' }).config.strictReconfigCheck).toBe(false);
+    expect(serve(['--strict-reconfig-check']).config.strictReconfigCheck).toBe(true);
+    expect(() => serve(['--strict-reconfig-check=maybe'])).toThrow(CommandLineError);
+    expect(helpText()).toContain('--strict-reconfig-check');
   });
 });
