@@ -15,7 +15,7 @@ import { etcdBinary, freePort, startEtcdCluster, startPontoonKvCluster } from '.
 import { type CallOutcome, callUnary, grpcClient } from './support/grpc-call.js';
 
 const LONG = 300_000;
-const C = loadEtcdProtos().services.Cluster;
+const { Cluster: C, Maintenance: M } = loadEtcdProtos().services;
 
 /** What the script needs of a cluster, whichever server runs it. */
 interface Target {
@@ -64,6 +64,31 @@ async function start(startFn: Start, size: 1 | 3, extraFlags: string[] = []): Pr
   return { target, client, ids };
 }
 
+/** Hands leadership from the leader to another member and waits until every member follows it. */
+async function moveLeader(target: Target, ids: readonly string[]): Promise<void> {
+  const clients = target.endpoints.map((e) => grpcClient(e));
+  try {
+    const leaderOf = async (i: number): Promise<string | undefined> => {
+      const r = await callUnary(clients[i]!, M.Status, {});
+      return r.ok ? String(r.response.leader) : undefined;
+    };
+    const leader = await leaderOf(0);
+    const from = ids.indexOf(leader!);
+    expect(from, `leader ${leader}`).toBeGreaterThanOrEqual(0);
+    const to = ids[(from + 1) % ids.length]!;
+    const moved = await callUnary(clients[from]!, M.MoveLeader, { targetID: to }, { timeoutMs: 30_000 });
+    expect(moved.ok, moved.ok ? '' : moved.details).toBe(true);
+    const deadline = Date.now() + 30_000;
+    let leaders: Array<string | undefined> = [];
+    do {
+      leaders = await Promise.all(clients.map((_, i) => leaderOf(i)));
+    } while (leaders.some((l) => l !== to) && Date.now() < deadline && (await sleep(100), true));
+    expect(leaders).toEqual(ids.map(() => to));
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
 const peer = async (): Promise<string[]> => [`http://127.0.0.1:${await freePort()}`];
 
 /** Three members: grow while healthy, then lose one member, then a second. */
@@ -88,6 +113,11 @@ async function threeMembers(startFn: Start): Promise<Record<string, string>> {
   await call('add a voter, one added not started', callUnary(client, C.MemberAdd, { peerURLs: await peer() }));
   await call('add a learner, one added not started', callUnary(client, C.MemberAdd, { peerURLs: await peer(), isLearner: true }));
   await call('remove the member not started', callUnary(client, C.MemberRemove, { ID: unstarted }));
+
+  // etcd's peer streams outlive a change of leader; right after one, adds still pass.
+  await moveLeader(target, ids);
+  const learner = await call('add a learner after a leader change', callUnary(client, C.MemberAdd, { peerURLs: await peer(), isLearner: true }));
+  if (learner.ok) await call('remove it', callUnary(client, C.MemberRemove, { ID: (learner.response as { member: { ID: string } }).member.ID }));
 
   await target.stopMember(2);
   await sleep(NOTICE_STOP_MS);
@@ -140,6 +170,8 @@ const EXPECTED = {
     'add a voter, one added not started': UNHEALTHY,
     'add a learner, one added not started': UNHEALTHY,
     'remove the member not started': OK,
+    'add a learner after a leader change': OK,
+    'remove it': OK,
     'add a voter, one stopped': UNHEALTHY,
     'add a learner, one stopped': UNHEALTHY,
     'remove another running member, one stopped': UNHEALTHY,

@@ -54,6 +54,8 @@ export interface PeerPortOptions {
   readonly attributes: () => PublishedAttributes;
   /** This member's replication progress if it leads (REPLICATION_PROGRESS), else undefined. */
   readonly progress: () => ReplicationProgress | undefined;
+  /** How long this member has followed (or been) a leader without a break (LEADER_CONTACT; leader-contact.ts). */
+  readonly leaderContact: () => number | undefined;
 }
 
 /** What a member publishes about itself to its peers (etcd's member attributes). */
@@ -71,7 +73,9 @@ export interface PublishedAttributes {
 const MEMBER_ATTRIBUTES = 'pontoonMemberAttributes';
 /** The peer-link request for the leader's replication progress (answered by the port). */
 const REPLICATION_PROGRESS = 'pontoonReplicationProgress';
-type PortRequest = { kind: typeof MEMBER_ATTRIBUTES } | { kind: typeof REPLICATION_PROGRESS };
+/** The peer-link request for a member's LeaderContact (answered by the port). */
+const LEADER_CONTACT = 'pontoonLeaderContact';
+type PortRequest = { kind: typeof MEMBER_ATTRIBUTES } | { kind: typeof REPLICATION_PROGRESS } | { kind: typeof LEADER_CONTACT };
 
 /** The member's peer port: accepts both protocols and serves the peer link's requests. */
 export class PeerPort {
@@ -152,6 +156,7 @@ export class PeerPort {
         const request = packr.unpack(payload) as PeerRequest | PortRequest;
         if (request.kind === MEMBER_ATTRIBUTES) return packr.pack({ ok: true, value: this.options.attributes() });
         if (request.kind === REPLICATION_PROGRESS) return packr.pack({ ok: true, value: this.options.progress() ?? null });
+        if (request.kind === LEADER_CONTACT) return packr.pack({ ok: true, value: this.options.leaderContact() ?? null });
         const handler = this.handler;
         if (handler === undefined) throw new PeerUnreachableError(0);
         const response = await handler(request, abort.signal);
@@ -199,6 +204,15 @@ export class TcpPeerLink implements KvPeerLink {
    */
   progressAt(address: string, signal?: AbortSignal): Promise<ReplicationProgress | null | undefined> {
     return this.askPort<ReplicationProgress | null>(address, REPLICATION_PROGRESS, signal);
+  }
+
+  /**
+   * How long the member at `address` has followed a leader without a break, in ms: undefined if
+   * it has no leader, cannot be reached, or predates the request.
+   */
+  async leaderContactAt(address: string, signal?: AbortSignal): Promise<number | undefined> {
+    const ms = await this.askPort<number | null>(address, LEADER_CONTACT, signal);
+    return typeof ms === 'number' ? ms : undefined;
   }
 
   /** One request answered by a peer's port itself; undefined if unreachable or refused. */

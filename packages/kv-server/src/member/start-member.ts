@@ -19,7 +19,9 @@ import { addressText, hostPortOf } from './member-directory.js';
 import { ReplicatedEtcdIds, raftIdOfMemberId as raftIdOf, type EtcdMemberRecord } from '../server/etcd-ids.js';
 import { ownProgress, type LeaderProgressSource } from '../server/learner-readiness.js';
 import type { ContactViewSource } from '../server/contact-view.js';
-import { peerContactView, peerLeaderProgress } from './leader-progress.js';
+import { LeaderContact } from './leader-contact.js';
+import { peerLeaderProgress } from './leader-progress.js';
+import { peerContactView } from './peer-contact-view.js';
 import { memberDir, readMemberIdentity, writeMemberIdentity, type MemberIdentity } from './member-identity.js';
 import { PeerDialer, PeerPort, TcpPeerLink, type PeerTls, type PublishedAttributes } from './peer-port.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -138,9 +140,10 @@ export async function startMember(
   };
   const ports = config.listenPeerUrls.map((u) => {
     const { host, port } = hostPortOf(u);
-    return new PeerPort({ host, port, transport: tcp, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes, progress: () => (member === undefined ? undefined : ownProgress(member)) });
+    return new PeerPort({ host, port, transport: tcp, ...(peerTls === undefined ? {} : { tls: peerTls }), logger: transportLog, attributes, progress: () => (member === undefined ? undefined : ownProgress(member)), leaderContact: () => leaderContact?.ms() });
   });
   let member: KvMember | undefined;
+  let leaderContact: LeaderContact | undefined;
   const dialer = peerTls === undefined ? undefined : new PeerDialer(peerTls);
   const closeAll = async (): Promise<void> => {
     await Promise.all(ports.map((p) => p.close()));
@@ -194,6 +197,7 @@ export async function startMember(
       },
     });
     const started = member;
+    leaderContact = new LeaderContact(started, config.electionTimeoutMs);
     if (stored === undefined) await writeMemberIdentity(config.dataDir, identity);
     ids = new ReplicatedEtcdIds(started, identity.clusterId, initialRecords);
     return {
@@ -202,9 +206,10 @@ export async function startMember(
       identity,
       self,
       leaderProgress: peerLeaderProgress(started, link, addressOf, tickMs),
-      contactView: peerContactView(started, link, addressOf),
+      contactView: peerContactView(started, link, addressOf, leaderContact),
       restarted: stored !== undefined,
       close: async () => {
+        leaderContact?.close();
         await started.close();
         await closeAll();
       },

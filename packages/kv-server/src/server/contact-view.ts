@@ -2,8 +2,10 @@
  * Whose contact with the members the strict reconfiguration check looks at. etcd asks the
  * member that received the request, whose transport keeps a stream to every peer; a Pontoon
  * follower hears only from the leader, so the leader's view (RaftNode.peerContact() there) is
- * the one that says which members are up. Without a leader that answers, the member's own view
- * stands in: it is what etcd's member would see too, cut off from the rest.
+ * the one that says which members are up (pontoon-kv's source, member/peer-contact-view.ts, also
+ * asks each member how long it has followed a leader, so that a change of leader does not reset
+ * the count). Without a leader that answers, the member's own view stands in: it is what etcd's
+ * member would see too, cut off from the rest.
  */
 import type { KvMember } from '@pontoon/kv';
 
