@@ -57,11 +57,17 @@ async function start(startFn: Start, size: 1 | 3, extraFlags: string[] = []): Pr
   const target = await startFn(size, extraFlags);
   running.push(target);
   const client = grpcClient(target.endpoints[0]!);
-  const list = await callUnary(client, C.MemberList, {});
-  if (!list.ok) throw new Error(`member list: ${list.details}`);
-  // Member ids in the order of the endpoints.
-  const ids = target.endpoints.map((e) => list.response.members.find((m) => m.clientURLs.includes(e))!.ID);
-  return { target, client, ids };
+  // Member ids in the order of the endpoints; each member's client URL shows once its
+  // publication reached the member asked.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const list = await callUnary(client, C.MemberList, {});
+    if (!list.ok) throw new Error(`member list: ${list.details}`);
+    const ids = target.endpoints.map((e) => list.response.members.find((m) => m.clientURLs.includes(e))?.ID);
+    if (ids.every((id) => id !== undefined)) return { target, client, ids: ids as string[] };
+    if (Date.now() > deadline) throw new Error(`members without client URLs: ${JSON.stringify(list.response.members)}`);
+    await sleep(200);
+  }
 }
 
 /** Hands leadership from the leader to another member and waits until every member follows it. */
