@@ -26,16 +26,23 @@ function clockTicksPerSecond(): number {
   return n;
 }
 
-/** User + system CPU the process `pid` has used so far, all threads, in µs. */
-export function processCpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime, in clock ticks, of the text of a /proc/<pid>/stat file. */
+export function statCpuTicks(stat: string): number {
   // The command name (field 2) is in parentheses and may hold spaces or ')': fields are counted
   // from the last ')'. After it come field 3 (state) onwards; utime and stime are fields 14, 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const close = stat.lastIndexOf(')');
+  const fields = close < 0 ? [] : stat.slice(close + 2).split(' ');
   const utime = Number(fields[14 - 3]);
   const stime = Number(fields[15 - 3]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`/proc/${pid}/stat has no utime/stime: ${stat}`);
-  return ((utime + stime) * 1e6) / clockTicksPerSecond();
+  if (fields.length < 13 || !Number.isSafeInteger(utime) || !Number.isSafeInteger(stime)) {
+    throw new Error(`not a /proc/<pid>/stat line with utime and stime: ${JSON.stringify(stat.slice(0, 200))}`);
+  }
+  return utime + stime;
+}
+
+/** User + system CPU the process `pid` has used so far, all threads, in µs. */
+export function processCpuMicros(pid: number): number {
+  return (statCpuTicks(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) * 1e6) / clockTicksPerSecond();
 }
 
 /** The processes whose CPU a window counts. */
