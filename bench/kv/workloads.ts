@@ -83,8 +83,10 @@ function meterCpu(c: Clients): () => Pick<Window, 'cpu' | 'cpuUnavailable'> {
 /**
  * Runs `inFlight` workers calling `op` for `ms`. Only operations answered inside the window
  * count; every worker finishes its last operation before this resolves, so windows never overlap.
- * With `metered`, the CPU of its processes is counted from the start to the deadline (the
- * operations still in flight at the deadline do not count, so neither does their CPU after it).
+ * With `metered`, the CPU of its processes is counted from the start to the deadline, not to
+ * the last answer: the operations in flight at either edge are part-counted either way (those
+ * at the start count without the CPU of their sending, those at the deadline cost CPU but do not
+ * count), and in a steady loop the two cancel out.
  */
 async function closedLoop(inFlight: number, ms: number, op: (worker: number) => Promise<void>, metered?: Clients): Promise<Window> {
   const w: Window = { ops: 0, errors: 0, firstError: undefined, samples: new SampleBuffer() };
