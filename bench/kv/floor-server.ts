@@ -217,6 +217,16 @@ function kvService(store: FloorStore, memberId: string): grpc.UntypedServiceImpl
   const Txn = unary<Defs['KV']['Txn']>((r) => {
     const succeeded = r.compare.every((c) => compareHolds(store, c));
     const ops = succeeded ? r.success : r.failure;
+    // Every refusal comes before the first write: a txn applies whole or not at all.
+    for (const op of ops) {
+      if (op.request === 'request_put' && op.request_put) {
+        if (op.request_put.ignore_value && store.get(op.request_put.key) === undefined) throw new FloorError(grpc.status.INVALID_ARGUMENT, 'etcdserver: key not found');
+      } else if (op.request === 'request_range' && op.request_range) {
+        if (op.request_range.revision !== '0') throw unimplemented('reads at a past revision');
+      } else {
+        throw unimplemented(`${op.request ?? 'an empty request'} in a txn`);
+      }
+    }
     const writes = ops.some((op) => op.request === 'request_put');
     if (writes) store.revision++;
     const written: Entry[] = [];
@@ -226,8 +236,7 @@ function kvService(store: FloorStore, memberId: string): grpc.UntypedServiceImpl
         written.push(entry);
         return { response_put: { header: store.header(memberId), prev_kv: op.request_put.prev_kv && prev !== undefined ? keyValue(prev) : null } };
       }
-      if (op.request === 'request_range' && op.request_range) return { response_range: rangeResponse(store, memberId, op.request_range) };
-      throw unimplemented(`${op.request ?? 'empty'} in a txn`);
+      return { response_range: rangeResponse(store, memberId, op.request_range!) };
     });
     for (const e of written) store.notify(e);
     return { header: store.header(memberId), succeeded, responses };

@@ -109,4 +109,12 @@ describe("the kv bench's floor server, through the etcd3 client", () => {
     await expect(leader.delete().key('floor/a').exec()).rejects.toThrow(/not implemented|UNIMPLEMENTED|Unimplemented/i);
     await expect(leader.get('floor/a').revision(1).exec()).rejects.toThrow(/does not implement reads at a past revision/);
   });
+
+  it('refuses a txn it cannot apply whole before writing any of it', async () => {
+    const before = (await leader.maintenance.status()).header.revision;
+    const success = [{ request_put: { key: Buffer.from('floor/txn'), value: Buffer.from('x') } }, { request_delete_range: { key: Buffer.from('floor/a') } }];
+    await expect(leader.kv.txn({ success })).rejects.toThrow(/does not implement request_delete_range in a txn/);
+    expect(await leader.get('floor/txn').string()).toBeNull();
+    expect((await leader.maintenance.status()).header.revision).toBe(before);
+  });
 });
