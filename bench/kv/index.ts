@@ -7,7 +7,7 @@
  * (issue 15): puts/s at 64 in flight at least 3x etcd's; p50 at 1 in flight no worse than etcd's.
  *
  * The key set is 1,000,000 keys; `PONTOON_KV_BENCH_KEYS=100000` (or 0 to leave that part out)
- * for a quicker run. `--runs N` runs N A-B-B-A rounds; `--filter TEXT` keeps the levels whose
+ * for a quicker run. `--runs N` runs N rounds of A B B A and a floor pass; `--filter TEXT` keeps the levels whose
  * name contains TEXT (`--filter keys` runs only the key set part).
  */
 import type { Suite, SuiteOptions, SuiteReport } from '../lib/suite.js';
@@ -27,8 +27,8 @@ export function keysFromEnv(env: NodeJS.ProcessEnv): number {
 
 export const kvSuite: Suite = {
   name: 'kv',
-  description: 'pontoon-kv against etcd 3.4 (3 members each, etcd3 client), side by side with ratios',
-  // 11 levels x 4 passes x (3 s + 0.75 s) is about 3 minutes, plus cluster starts and the key set.
+  description: 'pontoon-kv against etcd 3.4 (3 members each, etcd3 client) and the floor (no server work), with ratios and CPU per op',
+  // 11 levels x 5 passes x (3 s + 0.75 s) is about 3.5 minutes, plus cluster starts and the key set.
   defaults: { runs: 1, durationMs: 3000, warmupRuns: 1 },
   onDemand: true,
   async run(options: SuiteOptions, log: (line: string) => void): Promise<SuiteReport> {

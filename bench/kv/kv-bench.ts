@@ -2,7 +2,12 @@
  * One kv comparison: pontoon-kv and etcd in alternating passes (A B B A: this VM penalises
  * whichever of two back-to-back runs comes second), each pass a fresh 3-member cluster and a
  * fresh client process running every level; then, in each system's last pass, the key set is
- * loaded and each member's RSS read, and a follower restarted on that data and timed.
+ * loaded and each member's RSS read, and a follower restarted on that data and timed. Each round
+ * ends with a pass on the floor (floor-server.ts): after the A B B A, so that the two compared
+ * systems run in the same order as without it, and the floor, which does no disk I/O, is the
+ * pass least exposed to what the pass before it left behind (writeback, page cache). The floor
+ * has no key set part: loading a map and restarting nothing measure nothing. Every level's
+ * window also counts the CPU the client and the servers used (process-cpu.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,14 +18,19 @@ import { ChildGroup, guarded } from '../lib/child-processes.js';
 import type { NodeChild } from '../lib/child-processes.js';
 import { decodeHistogram, merged, summarize } from '../lib/histogram.js';
 import type { Histogram, LatencySummary } from '../lib/histogram.js';
+import { procUnavailableReason } from './process-cpu.js';
 import { LEVELS, levelName } from './protocol.js';
 import type { FromClient, LevelRun, LoadResult, ToClient, WorkloadLevel } from './protocol.js';
 import { startSystem } from './systems.js';
-import type { KvCluster, SystemName } from './systems.js';
+import type { RestartableCluster, SystemName } from './systems.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const SYSTEMS: readonly SystemName[] = ['pontoon-kv', 'etcd'];
+/** The compared systems, then the floor: the report's columns in this order. */
+export const SYSTEMS: readonly SystemName[] = ['pontoon-kv', 'etcd', 'floor'];
+
+/** One round's passes: A B B A for the compared systems, then the floor once. */
+export const ROUND: readonly SystemName[] = ['pontoon-kv', 'etcd', 'etcd', 'pontoon-kv', 'floor'];
 
 export interface KvBenchConfig {
   /** Measured window of each level, per pass. */
@@ -48,6 +58,26 @@ export interface LevelResult {
   errors: number;
   firstError: string | undefined;
   beforeAck: number | undefined;
+  /** CPU over the measured windows of all passes; undefined with `cpuUnavailable` saying why. */
+  cpu: LevelCpu | undefined;
+  cpuUnavailable: string | undefined;
+}
+
+/**
+ * CPU per operation (µs, total CPU over total operations of all passes) and cores busy (total
+ * CPU over total window time) of each side during a level's measured windows.
+ */
+export interface LevelCpu {
+  clientUsPerOp: number;
+  /** Every server process summed (3 members; the floor's one process). */
+  serversUsPerOp: number;
+  /** The leader's process alone (the floor: its one process). */
+  leaderUsPerOp: number;
+  clientCores: number;
+  serversCores: number;
+  leaderCores: number;
+  /** How many distinct server processes `servers` sums. */
+  serverProcesses: number;
 }
 
 export interface KeysResult {
@@ -68,9 +98,12 @@ export interface SystemResult {
 
 export interface KvBenchResult {
   config: KvBenchConfig;
-  /** The passes' order, e.g. pontoon-kv, etcd, etcd, pontoon-kv. */
+  /** The passes' order, e.g. pontoon-kv, etcd, etcd, pontoon-kv, floor. */
   order: SystemName[];
+  /** In SYSTEMS' order: pontoon-kv, etcd, floor. */
   systems: SystemResult[];
+  /** Why there are no CPU figures at all on this machine (no /proc), else undefined. */
+  cpuUnavailable: string | undefined;
   loadBefore: number[];
   loadAfter: number[];
   wallMs: number;
@@ -132,7 +165,7 @@ async function firstLinearizableRead(endpoint: string, key: string, timeoutMs: n
   }
 }
 
-async function measureKeys(cluster: KvCluster, client: Client, leader: string, keys: number, log: (line: string) => void): Promise<KeysResult> {
+async function measureKeys(cluster: RestartableCluster, client: Client, leader: string, keys: number, log: (line: string) => void): Promise<KeysResult> {
   log(`kv: ${cluster.system}: loading ${keys.toLocaleString('en-US')} keys`);
   client.send({ type: 'load', keys });
   // Generous: a slow system may load at a few thousand keys per second.
@@ -164,7 +197,11 @@ async function runPass(system: SystemName, levels: readonly WorkloadLevel[], con
     const { leader } = await awaitMessage(client, 'ready', 60_000, `${system} client start`);
     const runs: LevelRun[] = [];
     if (levels.length > 0) {
-      client.send({ type: 'workload', levels, durationMs: config.durationMs, warmupMs: config.warmupMs });
+      const memberPids = cluster.pids().map((pid, i) => {
+        if (pid === undefined) throw new Error(`${system} member ${i} has no process at the start of the workload`);
+        return pid;
+      });
+      client.send({ type: 'workload', levels, durationMs: config.durationMs, warmupMs: config.warmupMs, memberPids });
       for (const _ of levels) {
         const { run } = await awaitMessage(client, 'level', levelBudgetMs(config), `${system} workload`);
         const rate = run.ops / (run.elapsedMs / 1000);
@@ -174,12 +211,38 @@ async function runPass(system: SystemName, levels: readonly WorkloadLevel[], con
       }
       await awaitMessage(client, 'done', 10_000, `${system} workload`);
     }
-    const keys = withKeys ? await measureKeys(cluster, client, leader, config.keys, log) : undefined;
+    const keys = withKeys && cluster.system !== 'floor' ? await measureKeys(cluster, client, leader, config.keys, log) : undefined;
     return { system, runs, keys };
   } finally {
     await group.close();
     await cluster.stop();
   }
+}
+
+/** Sums the CPU of every run; undefined (with the first reason) unless every run has it. */
+function combineCpu(runs: readonly LevelRun[]): { cpu: LevelCpu | undefined; cpuUnavailable: string | undefined } {
+  const missing = runs.find((r) => r.cpu === undefined);
+  if (runs.length === 0) return { cpu: undefined, cpuUnavailable: 'no pass ran this level' };
+  if (missing !== undefined) return { cpu: undefined, cpuUnavailable: missing.cpuUnavailable ?? 'not measured' };
+  const sum = (f: (r: LevelRun) => number): number => runs.reduce((a, r) => a + f(r), 0);
+  const ops = sum((r) => r.ops);
+  if (ops === 0) return { cpu: undefined, cpuUnavailable: 'no operation completed in the windows' };
+  const wallUs = sum((r) => r.cpu!.wallMs) * 1000;
+  const client = sum((r) => r.cpu!.client);
+  const servers = sum((r) => r.cpu!.servers);
+  const leader = sum((r) => r.cpu!.leader);
+  return {
+    cpu: {
+      clientUsPerOp: client / ops,
+      serversUsPerOp: servers / ops,
+      leaderUsPerOp: leader / ops,
+      clientCores: client / wallUs,
+      serversCores: servers / wallUs,
+      leaderCores: leader / wallUs,
+      serverProcesses: runs[0]!.cpu!.serverProcesses,
+    },
+    cpuUnavailable: undefined,
+  };
 }
 
 function combine(system: SystemName, levels: readonly WorkloadLevel[], passes: readonly Pass[]): SystemResult {
@@ -197,6 +260,7 @@ function combine(system: SystemName, levels: readonly WorkloadLevel[], passes: r
       errors: runs.reduce((n, r) => n + r.errors, 0),
       firstError: runs.find((r) => r.firstError !== undefined)?.firstError,
       beforeAck: level.kind === 'watch' ? runs.reduce((n, r) => n + (r.beforeAck ?? 0), 0) : undefined,
+      ...combineCpu(runs),
     };
   });
   return { system, levels: out, keys: mine.find((p) => p.keys !== undefined)?.keys };
@@ -209,11 +273,11 @@ export async function runKvBench(config: KvBenchConfig, log: (line: string) => v
   const levels = LEVELS.filter((l) => config.filter === undefined || levelName(l).includes(config.filter));
   const withKeys = config.keys > 0 && (config.filter === undefined || 'keys'.includes(config.filter) || config.filter.includes('keys'));
   const order: SystemName[] = [];
-  for (let r = 0; r < config.rounds; r++) order.push(SYSTEMS[0]!, SYSTEMS[1]!, SYSTEMS[1]!, SYSTEMS[0]!);
+  for (let r = 0; r < config.rounds; r++) order.push(...ROUND);
   const passes: Pass[] = [];
   for (let i = 0; i < order.length; i++) {
     const system = order[i]!;
-    // The key set is loaded once per system, in its last pass (etcd's is the third, ours the fourth).
+    // The key set is loaded once per compared system, in its last pass (etcd's is the third, ours the fourth).
     const last = order.lastIndexOf(system) === i;
     log(`kv: pass ${i + 1} of ${order.length}: ${system}`);
     passes.push(await runPass(system, levels, config, withKeys && last, log));
@@ -222,6 +286,7 @@ export async function runKvBench(config: KvBenchConfig, log: (line: string) => v
     config,
     order,
     systems: SYSTEMS.map((s) => combine(s, levels, passes)),
+    cpuUnavailable: procUnavailableReason(),
     loadBefore,
     loadAfter: os.loadavg(),
     wallMs: performance.now() - started,

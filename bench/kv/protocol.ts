@@ -1,7 +1,8 @@
 /**
  * What the kv suite's parent and its client process say to each other over IPC, and the
- * workload's levels: the same list is run against pontoon-kv and etcd.
+ * workload's levels: the same list is run against pontoon-kv, etcd and the floor.
  */
+import type { WindowCpu } from './process-cpu.js';
 
 /** The kinds of measurement, in the order they run and appear in the table. */
 export type WorkloadKind = 'put' | 'get linearizable' | 'get serializable' | 'txn cas' | 'watch' | 'keepalive';
@@ -50,6 +51,10 @@ export interface LevelRun {
   histogram: string;
   /** Watch only: events that reached a watcher before the writer had its put's answer. */
   beforeAck?: number;
+  /** CPU the client and the servers used in the measured window (read at its start and deadline). */
+  cpu?: WindowCpu;
+  /** Why `cpu` is missing (no /proc, or a process gone mid-window). */
+  cpuUnavailable?: string;
 }
 
 /** Result of loading the key set. */
@@ -59,7 +64,14 @@ export interface LoadResult {
 }
 
 export type ToClient =
-  | { type: 'workload'; levels: readonly WorkloadLevel[]; durationMs: number; warmupMs: number }
+  | {
+      type: 'workload';
+      levels: readonly WorkloadLevel[];
+      durationMs: number;
+      warmupMs: number;
+      /** Each member's pid, in the endpoints' order, for the CPU figures. */
+      memberPids: readonly number[];
+    }
   | { type: 'load'; keys: number };
 
 export type FromClient =

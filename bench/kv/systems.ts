@@ -1,28 +1,47 @@
 /**
- * The two systems of the kv suite as 3-member clusters of real processes on 127.0.0.1, both at
- * their default durability: pontoon-kv (the `pontoon-kv` command, through `pontoon-kv/testing`),
- * and Debian's etcd 3.4 (`.ci/install-etcd.sh` installs it). Each can stop and restart one member
- * on its data, and tell each member's pid for its RSS.
+ * The systems of the kv suite on 127.0.0.1. The two compared are 3-member clusters of real
+ * processes at their default durability: pontoon-kv (the `pontoon-kv` command, through
+ * `pontoon-kv/testing`), and Debian's etcd 3.4 (`.ci/install-etcd.sh` installs it). Each can stop
+ * and restart one member on its data. The third, `floor`, is one process answering etcd's calls
+ * from memory (floor-server.ts) on three ports: the machine's floor with this client. Every
+ * system tells each member's pid, for its RSS and its CPU.
  */
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { etcdBinary, startPontoonKvCluster } from 'pontoon-kv/testing';
+import { ChildGroup, guarded } from '../lib/child-processes.js';
 import { ProcessGroup, freePorts } from '../peers/processes.js';
+import type { FromFloor } from './floor-main.js';
 
-export type SystemName = 'pontoon-kv' | 'etcd';
+/** The systems compared with each other. */
+export type ComparedSystem = 'pontoon-kv' | 'etcd';
+export type SystemName = ComparedSystem | 'floor';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface KvCluster {
   readonly system: SystemName;
   /** Client URLs, `http://127.0.0.1:<port>`. */
   readonly endpoints: readonly string[];
-  /** The member processes' pids (undefined for a stopped member). */
+  /** The member processes' pids (undefined for a stopped member); the floor's three are one. */
   pids(): readonly (number | undefined)[];
+  stop(): Promise<void>;
+}
+
+/** The floor: one process serving three ports. */
+export interface FloorCluster extends KvCluster {
+  readonly system: 'floor';
+}
+
+/** A compared system: real members, each of which can be stopped and restarted on its data. */
+export interface RestartableCluster extends KvCluster {
+  readonly system: ComparedSystem;
   /** Stops member `index` with SIGTERM and waits for it to exit; its data stays. */
   stopMember(index: number): Promise<void>;
   /** Starts member `index` again on its data; resolves once its process is started. */
   startMember(index: number): Promise<void>;
-  stop(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 90_000;
@@ -44,7 +63,7 @@ function track(child: ChildProcess | undefined): void {
   child.once('exit', () => live.delete(child));
 }
 
-export async function startPontoonKv(): Promise<KvCluster> {
+export async function startPontoonKv(): Promise<RestartableCluster> {
   // Its defaults are etcd's: fsync before the answer, 100 ms heartbeat, 1 s election timeout.
   // One timeout for the first start and restarts (the harness takes one): the restart's.
   const cluster = await startPontoonKvCluster({ size: 3, clusterToken: 'pontoon-kv-bench', readyTimeoutMs: RESTART_TIMEOUT_MS });
@@ -79,7 +98,7 @@ function healthy(clientUrl: string): Promise<boolean> {
   });
 }
 
-export async function startEtcd(): Promise<KvCluster> {
+export async function startEtcd(): Promise<RestartableCluster> {
   const binary = etcdBinary('etcd');
   const group = new ProcessGroup();
   const dir = group.tempDir('kv-etcd');
@@ -145,6 +164,32 @@ export async function startEtcd(): Promise<KvCluster> {
   };
 }
 
-export function startSystem(system: SystemName): Promise<KvCluster> {
-  return system === 'etcd' ? startEtcd() : startPontoonKv();
+/** The floor process (floor-main.ts); its three endpoints are ports of the one process. */
+export async function startFloor(): Promise<FloorCluster> {
+  const group = new ChildGroup();
+  try {
+    const child = group.fork<never, FromFloor>('kv floor', path.join(here, 'floor-main.ts'), []);
+    const { endpoints } = await guarded(child.next(), [child], START_TIMEOUT_MS, 'kv floor start');
+    const pid = child.process.pid;
+    return {
+      system: 'floor',
+      endpoints,
+      pids: () => endpoints.map(() => pid),
+      stop: () => group.close(),
+    };
+  } catch (err) {
+    await group.close();
+    throw err;
+  }
+}
+
+export function startSystem(system: SystemName): Promise<RestartableCluster | FloorCluster> {
+  switch (system) {
+    case 'etcd':
+      return startEtcd();
+    case 'pontoon-kv':
+      return startPontoonKv();
+    case 'floor':
+      return startFloor();
+  }
 }

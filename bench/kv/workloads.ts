@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Watcher } from 'etcd3';
 import { SampleBuffer } from '../lib/histogram.js';
+import { startCpuWindow } from './process-cpu.js';
+import type { CpuSubjects, CpuWindow, WindowCpu } from './process-cpu.js';
 import { VALUE_BYTES, WATCHERS } from './protocol.js';
 import type { LevelRun, LoadResult, WorkloadLevel } from './protocol.js';
 
@@ -29,6 +31,10 @@ export interface Clients {
   members: readonly Etcd3[];
   /** The revision last compacted to (compacting to it again is an error on both systems). */
   compactedAt: string;
+  /** The processes whose CPU each measured window counts; undefined when it is not measured. */
+  cpu: CpuSubjects | undefined;
+  /** Why `cpu` is undefined. */
+  cpuUnavailable: string | undefined;
 }
 
 interface Window {
@@ -36,6 +42,8 @@ interface Window {
   errors: number;
   firstError: string | undefined;
   samples: SampleBuffer;
+  cpu?: WindowCpu;
+  cpuUnavailable?: string;
 }
 
 function withTimeout<T>(p: Promise<T>): Promise<T> {
@@ -51,11 +59,45 @@ function message(err: unknown): string {
 }
 
 /**
+ * Starts counting the CPU of `c.cpu`'s processes; the function it returns stops and gives the
+ * figures, or why there are none (a process that is gone cannot be read).
+ */
+function meterCpu(c: Clients): () => Pick<Window, 'cpu' | 'cpuUnavailable'> {
+  if (c.cpu === undefined) return () => ({ cpuUnavailable: c.cpuUnavailable });
+  let window: CpuWindow;
+  try {
+    window = startCpuWindow(c.cpu);
+  } catch (err) {
+    const reason = message(err);
+    return () => ({ cpuUnavailable: reason });
+  }
+  return () => {
+    try {
+      return { cpu: window.stop() };
+    } catch (err) {
+      return { cpuUnavailable: message(err) };
+    }
+  };
+}
+
+/**
  * Runs `inFlight` workers calling `op` for `ms`. Only operations answered inside the window
  * count; every worker finishes its last operation before this resolves, so windows never overlap.
+ * With `metered`, the CPU of its processes is counted from the start to the deadline, not to
+ * the last answer: the operations in flight at either edge are part-counted either way (those
+ * at the start count without the CPU of their sending, those at the deadline cost CPU but do not
+ * count), and in a steady loop the two cancel out.
  */
-async function closedLoop(inFlight: number, ms: number, op: (worker: number) => Promise<void>): Promise<Window> {
+async function closedLoop(inFlight: number, ms: number, op: (worker: number) => Promise<void>, metered?: Clients): Promise<Window> {
   const w: Window = { ops: 0, errors: 0, firstError: undefined, samples: new SampleBuffer() };
+  const stopCpu = metered === undefined ? undefined : meterCpu(metered);
+  let cpuTimer: NodeJS.Timeout | undefined;
+  const cpuAtDeadline = (): void => {
+    clearTimeout(cpuTimer);
+    if (stopCpu === undefined || w.cpu !== undefined || w.cpuUnavailable !== undefined) return;
+    Object.assign(w, stopCpu());
+  };
+  if (stopCpu !== undefined) cpuTimer = setTimeout(cpuAtDeadline, ms);
   const deadline = performance.now() + ms;
   const worker = async (i: number): Promise<void> => {
     while (performance.now() < deadline) {
@@ -76,6 +118,8 @@ async function closedLoop(inFlight: number, ms: number, op: (worker: number) => 
     }
   };
   await Promise.all(Array.from({ length: inFlight }, (_, i) => worker(i)));
+  // Every worker may have finished before the timer ran (a loop whose last answers came at once).
+  cpuAtDeadline();
   return w;
 }
 
@@ -87,19 +131,22 @@ function toRun(level: WorkloadLevel, w: Window, elapsedMs: number, extra: Partia
     errors: w.errors,
     firstError: w.firstError,
     histogram: encodeIntoCompressedBase64(w.samples.toHistogram()),
+    ...(w.cpu !== undefined ? { cpu: w.cpu } : {}),
+    ...(w.cpuUnavailable !== undefined ? { cpuUnavailable: w.cpuUnavailable } : {}),
     ...extra,
   };
 }
 
 /** A warm-up window (unmeasured), then the measured one, of the same closed loop. */
 async function measured(
+  c: Clients,
   level: WorkloadLevel,
   durationMs: number,
   warmupMs: number,
   op: (worker: number) => Promise<void>,
 ): Promise<LevelRun> {
   if (warmupMs > 0) await closedLoop(level.inFlight, warmupMs, op);
-  return toRun(level, await closedLoop(level.inFlight, durationMs, op), durationMs);
+  return toRun(level, await closedLoop(level.inFlight, durationMs, op, c), durationMs);
 }
 
 function putKey(i: number): string {
@@ -117,7 +164,7 @@ async function compact(c: Clients): Promise<void> {
 async function puts(c: Clients, level: WorkloadLevel, durationMs: number, warmupMs: number): Promise<LevelRun> {
   const value = randomBytes(VALUE_BYTES);
   let next = 0;
-  return measured(level, durationMs, warmupMs, async () => {
+  return measured(c, level, durationMs, warmupMs, async () => {
     await c.leader.put(putKey(next++)).value(value).exec();
   });
 }
@@ -138,7 +185,7 @@ async function gets(c: Clients, level: WorkloadLevel, durationMs: number, warmup
   await ensureReadKeys(c);
   const serializable = level.kind === 'get serializable';
   let next = 0;
-  return measured(level, durationMs, warmupMs, async () => {
+  return measured(c, level, durationMs, warmupMs, async () => {
     // A stride coprime with the key space visits every key, never the same one twice in a row.
     next = (next + 7919) % PUT_KEY_SPACE;
     const value = await c.leader.get(putKey(next)).serializable(serializable).buffer();
@@ -151,7 +198,7 @@ async function compareAndSwap(c: Clients, level: WorkloadLevel, durationMs: numb
   const value = randomBytes(VALUE_BYTES);
   const keys = Array.from({ length: level.inFlight }, (_, i) => `bench/cas/${i}`);
   const modRevision = await Promise.all(keys.map(async (k) => (await c.leader.put(k).value(value).exec()).header.revision));
-  return measured(level, durationMs, warmupMs, async (w) => {
+  return measured(c, level, durationMs, warmupMs, async (w) => {
     const key = keys[w]!;
     const res = await c.leader.if(key, 'Mod', '==', modRevision[w]!).then(c.leader.put(key).value(value)).commit();
     if (!res.succeeded) throw new Error(`compare-and-swap on ${key} failed: its mod revision moved under its only writer`);
@@ -216,7 +263,7 @@ async function watchDelivery(c: Clients, level: WorkloadLevel, durationMs: numbe
     if (warmupMs > 0) await closedLoop(1, warmupMs, write);
     measuring = true;
     early.clear();
-    const w = await closedLoop(1, durationMs, write);
+    const w = await closedLoop(1, durationMs, write, c);
     measuring = false;
     const expected = measuredRevisions.size * WATCHERS;
     const settle = performance.now() + 5000;
@@ -229,6 +276,8 @@ async function watchDelivery(c: Clients, level: WorkloadLevel, durationMs: numbe
         errors: w.errors + missing,
         firstError: w.firstError ?? (missing > 0 ? `${missing} of ${expected} events not delivered within 5 s` : undefined),
         samples,
+        ...(w.cpu !== undefined ? { cpu: w.cpu } : {}),
+        ...(w.cpuUnavailable !== undefined ? { cpuUnavailable: w.cpuUnavailable } : {}),
       },
       durationMs,
       { beforeAck },
@@ -257,7 +306,7 @@ async function keepalives(c: Clients, level: WorkloadLevel, durationMs: number, 
       });
       streams.push(stream);
     }
-    return await measured(level, durationMs, warmupMs, async (w) => {
+    return await measured(c, level, durationMs, warmupMs, async (w) => {
       const answer = new Promise<ILeaseKeepAliveResponse>((resolve) => (waiting[w] = resolve));
       streams[w]!.write({ ID: leases[w]!.ID });
       const res = await answer;
