@@ -271,6 +271,8 @@ export class KvStateMachine {
     const store = this.store;
     const copy = `${this.file}${COPY}${process.pid}-${++fileSeq}`;
     await rm(copy, { force: true });
+    // VACUUM INTO copies what is committed, and cannot run inside a transaction: the batch first.
+    store.commit();
     store.database.prepare('VACUUM INTO ?').run(copy);
     let meta;
     try {
