@@ -45,6 +45,8 @@ describe('etcd server flags', () => {
       quotaBackendBytes: 0,
       maxTxnOps: 128,
       maxRequestBytes: 1_572_864,
+      backendBatchIntervalMs: 0,
+      backendBatchLimit: 0,
       forceNewCluster: false,
       logger: 'capnslog',
       logLevel: 'info',
@@ -143,6 +145,14 @@ describe('etcd server flags', () => {
     expect(config.quotaBackendBytes).toBe(8_589_934_592);
     expect(warnings).toHaveLength(4);
     for (const name of config.ignoredFlags) expect(warnings.some((w) => w.includes(`--${name}=`))).toBe(true);
+  });
+
+  it('reads the backend batch flags, from the command line or ETCD_* variables', () => {
+    const { config, warnings } = serve(['--backend-batch-interval=250ms'], { ETCD_BACKEND_BATCH_LIMIT: '500' });
+    expect(config).toMatchObject({ backendBatchIntervalMs: 250, backendBatchLimit: 500 });
+    expect(config.ignoredFlags).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(refusal(['--backend-batch-interval=100']).message).toBe('invalid value "100" for flag -backend-batch-interval: parse error');
   });
 
   it('still checks an ignored flag\'s value as etcd would', () => {

@@ -106,6 +106,12 @@ export class KvStateMachine {
    * layer's CPU in a profile of 256-put batches).
    */
   private sizeStatements: { db: Database.Database; pageCount: Database.Statement<[], number>; pageSize: number } | undefined;
+  /**
+   * clusterMeta() as last read, keyed by the connection (an install reopens the database). Every
+   * put asks for the alarms (pontoon-kv's space check), which are cluster metadata; reading them
+   * from SQLite cost a leader ~80 µs per put at 1 in flight. Dropped by every write of the table.
+   */
+  private metaCache: { db: Database.Database; meta: ReadonlyMap<string, Uint8Array> } | undefined;
   /** The staging area's operations, one at a time (see staging()). */
   private stagingQueue: Promise<void> = Promise.resolve();
 
@@ -179,12 +185,18 @@ export class KvStateMachine {
       }
       expected++;
     }
-    return store.transaction(() => {
-      const results = entries.map((e) => (e.type === EntryType.EntryNormal && e.data.length > 0 ? this.applyCommand(e.data) : undefined));
-      const last = entries[entries.length - 1]!;
-      store.setApplied(last.index, last.term);
-      return results;
-    });
+    try {
+      return store.transaction(() => {
+        const results = entries.map((e) => (e.type === EntryType.EntryNormal && e.data.length > 0 ? this.applyCommand(e.data) : undefined));
+        const last = entries[entries.length - 1]!;
+        store.setApplied(last.index, last.term);
+        return results;
+      });
+    } catch (err) {
+      // Rolled back: a metadata write in the batch is undone, and so must be what was read since.
+      this.metaCache = undefined;
+      throw err;
+    }
   }
 
   private applyCommand(data: Uint8Array): KvApplyResult {
@@ -226,12 +238,17 @@ export class KvStateMachine {
    */
   clusterMeta(): Map<string, Uint8Array> {
     const db = this.store.database;
-    const out = new Map<string, Uint8Array>();
-    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cluster_meta'").get() === undefined) return out;
-    for (const row of db.prepare('SELECT name, value FROM cluster_meta ORDER BY name').all() as { name: string; value: Buffer }[]) {
-      out.set(row.name, row.value);
+    if (this.metaCache?.db !== db) {
+      const meta = new Map<string, Uint8Array>();
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cluster_meta'").get() !== undefined) {
+        for (const row of db.prepare('SELECT name, value FROM cluster_meta ORDER BY name').all() as { name: string; value: Buffer }[]) {
+          meta.set(row.name, row.value);
+        }
+      }
+      this.metaCache = { db, meta };
     }
-    return out;
+    // A copy: the caller may change it, the cache stays as the table is.
+    return new Map(this.metaCache.meta);
   }
 
   private setClusterMeta(r: ClusterMetaRequest): ClusterMetaResponse {
@@ -239,6 +256,7 @@ export class KvStateMachine {
       throw new InvalidRequestError('clusterMeta', 'name must be a string and value a Uint8Array');
     }
     const db = this.store.database;
+    this.metaCache = undefined;
     db.exec('CREATE TABLE IF NOT EXISTS cluster_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
     if (r.value === undefined) db.prepare('DELETE FROM cluster_meta WHERE name = ?').run(r.name);
     else db.prepare('INSERT OR REPLACE INTO cluster_meta (name, value) VALUES (?, ?)').run(r.name, r.value);
@@ -253,6 +271,8 @@ export class KvStateMachine {
     const store = this.store;
     const copy = `${this.file}${COPY}${process.pid}-${++fileSeq}`;
     await rm(copy, { force: true });
+    // VACUUM INTO copies what is committed, and cannot run inside a transaction: the batch first.
+    store.commit();
     store.database.prepare('VACUUM INTO ?').run(copy);
     let meta;
     try {

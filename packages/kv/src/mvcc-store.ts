@@ -89,7 +89,24 @@ export interface MvccStoreOptions {
    * checked against their checksums on every read whatever this says.
    */
   verify?: 'quick' | 'full' | 'meta';
+  /**
+   * How long (ms) a transaction's changes may wait for their SQLite COMMIT (etcd's
+   * --backend-batch-interval). 0, the default, commits every transaction on return. Above 0, the
+   * transactions run as savepoints of one SQLite transaction that commits when this much time
+   * has passed since it began, after `batchLimit` transactions, or at commit(), sync(), close()
+   * and anything that needs the file as committed (snapshot copies, VACUUM). Reads on this store
+   * see every transaction at once; the file, and so a restart after a crash, only what was
+   * committed. For a store whose changes a log replays after a crash (KvStateMachine under
+   * RaftNode, which replays the entries after the recorded position): it spares a commit, and
+   * the WAL frames and checkpoints that go with it, per apply batch.
+   */
+  batchIntervalMs?: number;
+  /** The most transactions one batched commit holds (etcd's --backend-batch-limit). Default 10,000. */
+  batchLimit?: number;
 }
+
+/** etcd's default --backend-batch-limit. */
+const DEFAULT_BATCH_LIMIT = 10_000;
 
 /**
  * Creates an empty store file atomically: built under a temporary name, synced, renamed into
@@ -180,6 +197,13 @@ export class MvccStore {
   private closed = false;
   /** close() was called: for good, even while replaceFile() had the database closed. */
   private disposed = false;
+  /** Store transactions under way (nested calls count): the outermost one writes the meta row. */
+  private depth = 0;
+  /** The open batch (batchIntervalMs > 0): its commit timer and how many transactions it holds. */
+  private batchTimer: ReturnType<typeof setTimeout> | undefined;
+  private batched = 0;
+  /** A batched commit that failed on its timer: the file holds less than reads saw; nothing goes on. */
+  private failure: Error | undefined;
 
   private constructor(db: Database.Database, file: string, options: MvccStoreOptions) {
     this.file = file;
@@ -229,6 +253,8 @@ export class MvccStore {
    */
   async replaceFile(install: () => Promise<void>): Promise<void> {
     this.checkOpen();
+    // The open batch is committed (the file replaced is then as reads saw it), not lost silently.
+    this.commit();
     this.db.close();
     this.closed = true;
     await install();
@@ -295,15 +321,20 @@ export class MvccStore {
    */
   transaction<T>(fn: () => T): T {
     this.checkOpen();
-    const outer = !this.db.inTransaction;
+    const outer = this.depth === 0;
     if (outer && this.metaDirty) {
       throw new AssertionError({ message: `mvcc store: state changed (revision ${this.state.revision}) outside a transaction of the store; its meta row was not written` });
     }
+    // Batching: the outermost transaction becomes a savepoint of the open batch (better-sqlite3
+    // makes a transaction run inside another one a savepoint), so that a failure undoes it alone.
+    const batching = outer && (this.options.batchIntervalMs ?? 0) > 0;
+    if (batching && !this.db.inTransaction) this.beginBatch();
     // States are replaced, never changed in place: keeping the reference is keeping a copy.
     const saved = this.state;
     const savedDirty = this.metaDirty;
     const pendingMark = this.pending.length;
     let out: T;
+    this.depth++;
     try {
       out = this.runTransaction(() => {
         const result = fn();
@@ -319,10 +350,54 @@ export class MvccStore {
       this.metaDirty = savedDirty;
       this.pending.length = pendingMark;
       throw this.corruption(err);
+    } finally {
+      this.depth--;
     }
-    // Committed: what listeners do cannot undo it.
+    if (batching && ++this.batched >= (this.options.batchLimit ?? DEFAULT_BATCH_LIMIT)) this.commit();
+    // Committed (or part of the batch, which reads see): what listeners do cannot undo it.
     if (outer) this.flushChanges();
     return out;
+  }
+
+  /**
+   * Commits the open batch (batchIntervalMs), if any: what the store's transactions changed is
+   * in the file once this returns (durable as `synchronous` says). Not inside a transaction.
+   */
+  commit(): void {
+    this.checkOpen();
+    if (this.depth > 0) throw new AssertionError({ message: 'mvcc store: commit() inside a transaction' });
+    if (this.batchTimer !== undefined) {
+      clearTimeout(this.batchTimer);
+      this.batchTimer = undefined;
+    }
+    this.batched = 0;
+    if (!this.db.inTransaction) return;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      // What reads saw may never reach the file: the store refuses everything from here on (a
+      // RaftNode fails, and a restart replays the log from what the file holds).
+      const failure = this.corruption(err);
+      this.failure = failure instanceof Error ? failure : new Error(String(failure));
+      throw failure;
+    }
+  }
+
+  private beginBatch(): void {
+    this.db.exec('BEGIN');
+    this.batched = 0;
+    const timer = setTimeout(() => {
+      this.batchTimer = undefined;
+      if (this.closed || this.failure !== undefined) return;
+      try {
+        this.commit();
+      } catch {
+        // Recorded in this.failure: the next call on the store throws it.
+      }
+    }, this.options.batchIntervalMs);
+    // The batch alone does not keep a process alive; close() commits it.
+    timer.unref();
+    this.batchTimer = timer;
   }
 
   /**
@@ -332,10 +407,13 @@ export class MvccStore {
    */
   sync(): void {
     this.checkOpen();
+    this.commit();
     if (this.options.synchronous !== 'normal' || this.file === ':memory:') return;
     this.db.pragma('synchronous = FULL');
     try {
       this.transaction(() => this.changeState({ ...this.state }));
+      // Batching: the transaction above opened a batch of its own; committed here, at FULL.
+      this.commit();
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
@@ -478,8 +556,15 @@ export class MvccStore {
   close(): void {
     this.disposed = true;
     if (this.closed) return;
-    this.closed = true;
-    this.db.close();
+    try {
+      if (this.failure === undefined && this.depth === 0) this.commit();
+    } finally {
+      this.closed = true;
+      if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
+      this.batchTimer = undefined;
+      // A batch left open (a failed commit) is rolled back by the close.
+      this.db.close();
+    }
   }
 
   private readTxn(): StoreTxn {
@@ -537,5 +622,6 @@ export class MvccStore {
 
   private checkOpen(): void {
     if (this.closed) throw new StoreClosedError();
+    if (this.failure !== undefined) throw this.failure;
   }
 }

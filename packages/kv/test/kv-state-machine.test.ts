@@ -117,6 +117,70 @@ describe('applyBatch', () => {
   });
 });
 
+describe('batched commits', () => {
+  it('streams a snapshot holding the batches applied but not yet committed', async () => {
+    const leader = await machine('leader.db', { batchIntervalMs: 60_000 });
+    leader.applyBatch(entries(1, put('a', '1')));
+    leader.applyBatch(entries(1, put('b', '2')));
+    const source = await leader.openSnapshot();
+    expect(source.position).toEqual({ index: 2, term: 1 });
+    const follower = await machine('follower.db', { batchIntervalMs: 60_000 });
+    const sink = await follower.receiveSnapshot(source.position);
+    for await (const chunk of source.chunks()) await sink.write(chunk);
+    await sink.finish();
+    await source.close();
+    expect(await follower.installSnapshot(2)).toEqual({ index: 2, term: 1 });
+    expect(follower.store.hashKV()).toEqual(leader.store.hashKV());
+    // The follower goes on in a batch of its own, and a reopen finds what close() committed.
+    follower.applyBatch(entries(1, put('c', '3')));
+    follower.close();
+    open.splice(open.indexOf(follower), 1);
+    const again = await machine('follower.db');
+    expect(again.position()).toEqual({ index: 3, term: 1 });
+  });
+});
+
+describe('cluster metadata', () => {
+  const meta = (name: string, value?: string): KvCommand => ({ op: 'clusterMeta', request: value === undefined ? { name } : { name, value: utf8(value) } });
+  const read = (sm: KvStateMachine): Record<string, string> =>
+    Object.fromEntries([...sm.clusterMeta()].map(([k, v]) => [k, Buffer.from(v).toString()]));
+
+  it('reads what the applied batches wrote, also after a rolled-back batch and a snapshot install', async () => {
+    const sm = await machine('a.db');
+    expect(read(sm)).toEqual({});
+    sm.applyBatch(entries(1, meta('alarm/1', 'x'), meta('alarm/2', 'y')));
+    expect(read(sm)).toEqual({ 'alarm/1': 'x', 'alarm/2': 'y' });
+    // The caller's copy is its own.
+    sm.clusterMeta().delete('alarm/1');
+    expect(read(sm)).toEqual({ 'alarm/1': 'x', 'alarm/2': 'y' });
+    sm.applyBatch(entries(1, meta('alarm/1')));
+    expect(read(sm)).toEqual({ 'alarm/2': 'y' });
+
+    // A batch that writes metadata and then fails leaves the table, and what is read, as before.
+    const store = sm.store;
+    const realPut = store.put.bind(store);
+    store.put = (r) => {
+      if (Buffer.from(r.key).toString() === 'boom') throw new Error('disk I/O error');
+      return realPut(r);
+    };
+    expect(() => sm.applyBatch(entries(1, meta('alarm/3', 'z'), put('boom', '1')))).toThrow('disk I/O error');
+    expect(read(sm)).toEqual({ 'alarm/2': 'y' });
+    store.put = realPut;
+
+    // An install replaces the database: its metadata is what is read next.
+    const other = await machine('b.db');
+    nextIndex = 1;
+    other.applyBatch(entries(1, meta('alarm/9', 'w'), null, null, null, null));
+    const source = await other.openSnapshot();
+    const sink = await sm.receiveSnapshot(source.position);
+    for await (const chunk of source.chunks()) await sink.write(chunk);
+    await sink.finish();
+    await source.close();
+    await sm.installSnapshot(5);
+    expect(read(sm)).toEqual({ 'alarm/9': 'w' });
+  });
+});
+
 describe('snapshots', () => {
   it('streams a point-in-time copy that another member installs atomically', async () => {
     const leader = await machine('leader.db', { snapshotChunkBytes: 1024 });

@@ -15,6 +15,8 @@ const SECTIONS: readonly { title: string; flags: readonly string[] }[] = [
       'quota-backend-bytes',
       'max-txn-ops',
       'max-request-bytes',
+      'backend-batch-interval',
+      'backend-batch-limit',
     ],
   },
   {

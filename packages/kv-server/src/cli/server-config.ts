@@ -3,7 +3,7 @@ import { CommandLineError } from '../errors.js';
 import { parseEtcdUrlList } from '../etcd-urls.js';
 import { etcdFlag, ETCD_FLAGS } from './etcd-flags.js';
 import type { EtcdArgs } from './parse-etcd-args.js';
-import { parseGoBool, parseGoInt64, parseGoUint } from './go-values.js';
+import { parseGoBool, parseGoDuration, parseGoInt, parseGoInt64, parseGoUint } from './go-values.js';
 
 /** TLS settings of one side (clients or peers), as etcd's flags give them. */
 export interface TlsFlags {
@@ -47,6 +47,10 @@ export interface EtcdServerConfig {
   readonly quotaBackendBytes: number;
   readonly maxTxnOps: number;
   readonly maxRequestBytes: number;
+  /** etcd's meaning: 0 (or less) is the default, 100 ms. */
+  readonly backendBatchIntervalMs: number;
+  /** etcd's meaning: 0 (or less) is the default, 10,000. */
+  readonly backendBatchLimit: number;
   readonly forceNewCluster: boolean;
   /** etcd's --strict-reconfig-check: refuse membership changes that risk the quorum. */
   readonly strictReconfigCheck: boolean;
@@ -174,6 +178,8 @@ export function resolveServerConfig(args: EtcdArgs): EtcdServerConfig {
     quotaBackendBytes: Number(parseGoInt64(raw('quota-backend-bytes'))),
     maxTxnOps: Number(minBig(parseGoUint(raw('max-txn-ops')), BigInt(Number.MAX_SAFE_INTEGER))),
     maxRequestBytes: Number(minBig(parseGoUint(raw('max-request-bytes')), BigInt(Number.MAX_SAFE_INTEGER))),
+    backendBatchIntervalMs: parseGoDuration(raw('backend-batch-interval')),
+    backendBatchLimit: Number(parseGoInt(raw('backend-batch-limit'))),
     forceNewCluster: bool('force-new-cluster'),
     strictReconfigCheck: bool('strict-reconfig-check'),
     clientTls: {

@@ -191,6 +191,9 @@ export async function startMember(
       },
       store: {
         maxTxnOps: config.maxTxnOps,
+        // etcd: 0 (or less) leaves its defaults, which are @pontoon/kv's too (100 ms, 10,000).
+        ...(config.backendBatchIntervalMs > 0 ? { batchIntervalMs: config.backendBatchIntervalMs } : {}),
+        ...(config.backendBatchLimit > 0 ? { batchLimit: config.backendBatchLimit } : {}),
         // etcd: 0 is the default quota, a negative value disables it.
         ...(config.quotaBackendBytes > 0 ? { quotaBytes: config.quotaBackendBytes } : {}),
         ...(config.quotaBackendBytes < 0 ? { quotaBytes: Number.MAX_SAFE_INTEGER } : {}),
