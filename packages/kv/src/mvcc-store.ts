@@ -150,6 +150,10 @@ function openDatabase(file: string, options: MvccStoreOptions): Database.Databas
   try {
     if (file !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    // The savepoints of nested (and batched) transactions keep their undo pages in a statement
+    // journal, which SQLite otherwise spills to a temporary file: ~2 page writes per put seen
+    // with strace on a leader. In memory, it is freed as each savepoint is released.
+    db.pragma('temp_store = MEMORY');
     return db;
   } catch (err) {
     db.close();
