@@ -51,6 +51,18 @@ beforeEach(() => {
   nextIndex = 1;
 });
 
+/** Makes the store's put of `key` fail as a disk error would; returns what undoes it. */
+function failPutsOf(store: MvccStore, key: string): () => void {
+  const realPut = store.put.bind(store);
+  store.put = (r) => {
+    if (Buffer.from(r.key).toString() === key) throw new Error('disk I/O error');
+    return realPut(r);
+  };
+  return () => {
+    store.put = realPut;
+  };
+}
+
 const put = (k: string, v: string, lease?: bigint): KvCommand => ({ op: 'put', request: lease === undefined ? { key: utf8(k), value: utf8(v) } : { key: utf8(k), value: utf8(v), lease } });
 
 describe('applyBatch', () => {
@@ -92,11 +104,7 @@ describe('applyBatch', () => {
     const sm = await machine();
     sm.applyBatch(entries(1, put('a', '1')));
     const store = sm.store;
-    const realPut = store.put.bind(store);
-    store.put = (r) => {
-      if (Buffer.from(r.key).toString() === 'boom') throw new Error('disk I/O error');
-      return realPut(r);
-    };
+    failPutsOf(store, 'boom');
     expect(() => sm.applyBatch(entries(1, put('b', '1'), put('boom', '1')))).toThrow('disk I/O error');
     expect(sm.position()).toEqual({ index: 1, term: 1 });
     expect(store.revision).toBe(2);
@@ -157,15 +165,10 @@ describe('cluster metadata', () => {
     expect(read(sm)).toEqual({ 'alarm/2': 'y' });
 
     // A batch that writes metadata and then fails leaves the table, and what is read, as before.
-    const store = sm.store;
-    const realPut = store.put.bind(store);
-    store.put = (r) => {
-      if (Buffer.from(r.key).toString() === 'boom') throw new Error('disk I/O error');
-      return realPut(r);
-    };
+    const restore = failPutsOf(sm.store, 'boom');
     expect(() => sm.applyBatch(entries(1, meta('alarm/3', 'z'), put('boom', '1')))).toThrow('disk I/O error');
     expect(read(sm)).toEqual({ 'alarm/2': 'y' });
-    store.put = realPut;
+    restore();
 
     // An install replaces the database: its metadata is what is read next.
     const other = await machine('b.db');
