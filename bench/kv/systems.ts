@@ -7,10 +7,9 @@
  * system tells each member's pid, for its RSS and its CPU.
  */
 import type { ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { etcdBinary, startPontoonKvCluster } from 'pontoon-kv/testing';
+import { etcdBinary, isHealthy, startPontoonKvCluster } from 'pontoon-kv/testing';
 import { ChildGroup, guarded } from '../lib/child-processes.js';
 import { ProcessGroup, freePorts } from '../peers/processes.js';
 import type { FromFloor } from './floor-main.js';
@@ -83,21 +82,6 @@ export async function startPontoonKv(): Promise<RestartableCluster> {
   };
 }
 
-/** etcd's `/health` says `"health":"true"` once the member has a leader and serves. */
-function healthy(clientUrl: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(`${clientUrl}/health`, { timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
-      res.on('error', () => resolve(false));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
-}
-
 export async function startEtcd(): Promise<RestartableCluster> {
   const binary = etcdBinary('etcd');
   const group = new ProcessGroup();
@@ -145,7 +129,7 @@ export async function startEtcd(): Promise<RestartableCluster> {
     for (let i = 0; i < 3; i++) spawnMember(i);
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (const m of members) {
-      while (!(await healthy(m.client))) {
+      while (!(await isHealthy(m.client))) {
         if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy after ${START_TIMEOUT_MS} ms`);
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -220,8 +220,11 @@ async function waitHealthy(m: RunningMember, deadline: number): Promise<void> {
   }
 }
 
-/** etcd's `/health` answers `{"health":"true"}` once the member has a leader and serves. */
-function isHealthy(clientUrl: string): Promise<boolean> {
+/**
+ * Whether the etcd (or pontoon-kv) member at `clientUrl` is healthy: its `/health` answers
+ * `{"health":"true"}` once the member has a leader and serves. False on any error.
+ */
+export function isHealthy(clientUrl: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get(`${clientUrl}/health`, { timeout: 2_000 }, (res) => {
       let body = '';

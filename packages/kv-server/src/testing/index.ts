@@ -4,6 +4,7 @@
  */
 export { etcdBinary, type EtcdBinaryName } from './etcd-binary.js';
 export {
+  isHealthy,
   startEtcdCluster,
   type EtcdCluster,
   type EtcdClusterOptions,
