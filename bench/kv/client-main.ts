@@ -9,6 +9,7 @@
  */
 import { Etcd3 } from 'etcd3';
 import { procUnavailableReason } from './process-cpu.js';
+import { findLeader } from '../lib/etcd-leader.js';
 import type { FromClient, ToClient } from './protocol.js';
 import { loadKeys, runLevel } from './workloads.js';
 import type { Clients } from './workloads.js';
@@ -21,28 +22,8 @@ function send(m: FromClient): void {
   process.send?.(m);
 }
 
-/** The member that says it leads; a fresh cluster may still be electing, so ask for a while. */
-async function findLeader(): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    for (const host of endpoints) {
-      const probe = new Etcd3({ hosts: host });
-      try {
-        const status = await probe.maintenance.status();
-        if (status.leader !== '0' && status.header.member_id === status.leader) return host;
-      } catch {
-        // not serving yet
-      } finally {
-        probe.close();
-      }
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no member among ${endpoints.join(', ')} said it was the leader within 30 s`);
-}
-
 async function setup(): Promise<Clients> {
-  const leaderHost = await findLeader();
+  const leaderHost = await findLeader(Etcd3, endpoints, 30_000);
   const members = endpoints.map((hosts) => new Etcd3({ hosts }));
   return { leader: members[endpoints.indexOf(leaderHost)]!, members, compactedAt: '0', cpu: undefined, cpuUnavailable: procUnavailableReason() };
 }

@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { findLeader } from '../lib/etcd-leader.js';
 import { serveLoad } from './client-process.js';
 
 /** The part of etcd3's API this client uses (the package is outside the workspace's types). */
@@ -24,28 +25,8 @@ if (prefix === undefined || endpointList === undefined) throw new Error('usage: 
 const require = createRequire(path.join(prefix, 'package.json'));
 const { Etcd3 } = require('etcd3') as { Etcd3: Etcd3Constructor };
 
-/** The member that says it leads; a fresh cluster may still be electing, so ask for a while. */
-async function findLeader(endpoints: readonly string[]): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    for (const host of endpoints) {
-      const probe = new Etcd3({ hosts: host });
-      try {
-        const status = await probe.maintenance.status();
-        if (status.leader !== '0' && status.header.member_id === status.leader) return host;
-      } catch {
-        // not serving yet
-      } finally {
-        probe.close();
-      }
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no etcd member among ${endpoints.join(', ')} said it was the leader within 20 s`);
-}
-
 serveLoad(async () => {
-  const leader = await findLeader(endpointList.split(','));
+  const leader = await findLeader(Etcd3, endpointList.split(','), 20_000);
   const client = new Etcd3({ hosts: leader });
   const keys = Array.from({ length: 1024 }, (_, i) => `bench/${i}`);
   let compactedAt = '0';
