@@ -18,32 +18,14 @@ export interface AlarmMember {
 const PREFIX = 'etcd/alarm/';
 
 export class Alarms {
+  constructor(private readonly member: KvMember) {}
+
   /**
-   * The alarms as of the last applied batch. Every put, txn with puts and lease grant asks
-   * noSpace; reading the cluster metadata from SQLite for each cost ~0.2 ms (11% of a leader's
-   * main thread under puts at 64 in flight). The metadata changes only by applying entries or
-   * installing a snapshot, and RaftNode reports both as `applied`.
+   * The active alarms, as this member has applied them. Every put, txn with puts and lease grant
+   * asks (noSpace): the cluster metadata is read from the store's cache, which only applying a
+   * metadata change or installing a snapshot renews (KvStateMachine.clusterMeta()).
    */
-  private cached: AlarmMember[] | undefined;
-  private readonly onApplied = (): void => {
-    this.cached = undefined;
-  };
-
-  constructor(
-    private readonly member: KvMember,
-    closed: AbortSignal,
-  ) {
-    member.raft.on('applied', this.onApplied);
-    closed.addEventListener('abort', () => member.raft.off('applied', this.onApplied), { once: true });
-  }
-
-  /** The active alarms, as this member has applied them. */
   list(): AlarmMember[] {
-    this.cached ??= this.read();
-    return [...this.cached];
-  }
-
-  private read(): AlarmMember[] {
     const out: AlarmMember[] = [];
     for (const name of this.member.clusterMeta().keys()) {
       if (!name.startsWith(PREFIX)) continue;
@@ -60,13 +42,10 @@ export class Alarms {
 
   async activate(a: AlarmMember, signal?: AbortSignal): Promise<void> {
     await this.member.setClusterMeta(key(a), Uint8Array.of(1), signal === undefined ? {} : { signal });
-    // Applied here already; its `applied` notice may come a turn later.
-    this.cached = undefined;
   }
 
   async deactivate(a: AlarmMember, signal?: AbortSignal): Promise<void> {
     await this.member.setClusterMeta(key(a), undefined, signal === undefined ? {} : { signal });
-    this.cached = undefined;
   }
 }
 

@@ -96,7 +96,7 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
     member,
     ids,
     header: { clusterId: ids.clusterId, memberId: () => (ownEtcdId ??= recordedEtcdId(ids, member.id)) ?? BigInt(member.id) },
-    alarms: new Alarms(member, closing.signal),
+    alarms: new Alarms(member),
     maxRequestBytes,
     closed: closing.signal,
     leaderProgress: options.leaderProgress ?? localLeaderProgress(member),
