@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Candidate, ElectionFailoverOptions } from './election-failover.js';
 import { Etcd3FencedResource } from './etcd3-fenced-resource.js';
+import { Etcd3ElectionObserver } from './etcd3-observer.js';
 import { Etcd3Mutex } from './etcd3-mutex.js';
 import type { LockWorker } from './lock-workers.js';
 
@@ -63,10 +64,11 @@ export function etcd3Election(
       };
     },
     async observe(leader) {
+      // Not etcd3's election.observe(): it names the wrong leader when candidates campaign at
+      // once (etcd3-observer.ts).
       const client = new Etcd3({ hosts: [...endpoints] });
-      const observer = await client.election(electionName).observe();
-      observer.on('change', (value) => leader(value));
-      leader(observer.leader());
+      const observer = new Etcd3ElectionObserver(client, electionName, leader, (err) => log?.(`observer: stopped: ${err.message}`));
+      await observer.ready;
       return async () => {
         await observer.cancel();
         client.close();

@@ -1,5 +1,7 @@
+import { Etcd3 } from 'etcd3';
 import { expect, it } from 'vitest';
 import { runElectionFailover } from '../election-failover.js';
+import { Etcd3ElectionObserver } from '../etcd3-observer.js';
 import { etcd3Election, etcd3LockWorkers } from '../etcd3-parts.js';
 import { runLockWorkers } from '../lock-workers.js';
 import { expectExclusiveFencedHolds, expectOrderlyFailover } from './checks.js';
@@ -34,5 +36,30 @@ export function etcd3Cases(endpoints: () => readonly string[]): void {
     );
     expect(ledger.losses, story.join('\n')).toEqual([]);
     expectOrderlyFailover(ledger, names);
+  }, LONG);
+
+  it('candidates that campaign at once: the observer names the one elected, the oldest key', async () => {
+    const clients = [0, 1, 2].map(() => new Etcd3({ hosts: [...endpoints()] }));
+    const [watching, ...campaigning] = clients as [Etcd3, ...Etcd3[]];
+    try {
+      // A few rounds: each is a fresh election whose candidates' puts race each other.
+      for (let round = 0; round < 5; round++) {
+        const name = `elections/t3-${round}`;
+        const seen: (string | undefined)[] = [];
+        const observer = new Etcd3ElectionObserver(watching, name, (v) => seen.push(v), (err) => seen.push(`error: ${err.message}`));
+        await observer.ready;
+        const campaigns = campaigning.map((c, i) => c.election(name, 5).campaign(`candidate-${i}`));
+        const elected = await Promise.race(campaigns.map((c, i) => c.wait().then(() => `candidate-${i}`)));
+        const oldest = await watching.election(name).leader();
+        await expect.poll(() => observer.leader, { timeout: 10_000 }).toBe(elected);
+        await Promise.all(campaigns.map((c) => c.resign()));
+        await observer.cancel();
+        expect(oldest).toBe(elected);
+        // Nobody, then the leader: never a candidate in between that did not lead.
+        expect(seen.slice(0, 2), `round ${round}`).toEqual([undefined, elected]);
+      }
+    } finally {
+      clients.forEach((c) => c.close());
+    }
   }, LONG);
 }
