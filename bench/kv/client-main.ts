@@ -11,7 +11,7 @@ import { Etcd3 } from 'etcd3';
 import { procUnavailableReason } from './process-cpu.js';
 import { findLeader } from '../lib/etcd-leader.js';
 import type { FromClient, ToClient } from './protocol.js';
-import { loadKeys, runLevel } from './workloads.js';
+import { loadKeys, runLevel, warmServers } from './workloads.js';
 import type { Clients } from './workloads.js';
 
 const endpointList = process.argv[2];
@@ -36,6 +36,7 @@ async function serve(clients: Clients, m: ToClient): Promise<void> {
   if (clients.cpuUnavailable === undefined) {
     clients.cpu = { client: process.pid, members: m.memberPids, leader: clients.members.indexOf(clients.leader) };
   }
+  await warmServers(clients, m.serverWarmupOps);
   for (const level of m.levels) send({ type: 'level', run: await runLevel(clients, level, m.durationMs, m.warmupMs) });
   send({ type: 'done' });
 }

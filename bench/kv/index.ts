@@ -7,7 +7,8 @@
  * (issue 15): puts/s at 64 in flight at least 3x etcd's; p50 at 1 in flight no worse than etcd's.
  *
  * The key set is 1,000,000 keys; `PONTOON_KV_BENCH_KEYS=100000` (or 0 to leave that part out)
- * for a quicker run. `--runs N` runs N rounds of A B B A and a floor pass; `--filter TEXT` keeps the levels whose
+ * for a quicker run. Each fresh cluster first takes 20,000 unmeasured operations
+ * (`PONTOON_KV_BENCH_WARMUP_OPS`), so that V8 has optimized pontoon-kv's code before the levels. `--runs N` runs N rounds of A B B A and a floor pass; `--filter TEXT` keeps the levels whose
  * name contains TEXT (`--filter keys` runs only the key set part).
  */
 import type { Suite, SuiteOptions, SuiteReport } from '../lib/suite.js';
@@ -15,6 +16,8 @@ import { runKvBench } from './kv-bench.js';
 import { kvCharts, kvReport } from './report.js';
 
 export const DEFAULT_KEYS = 1_000_000;
+/** Operations that warm each fresh cluster before its levels (`PONTOON_KV_BENCH_WARMUP_OPS`). */
+export const DEFAULT_SERVER_WARMUP_OPS = 20_000;
 
 /** `PONTOON_KV_BENCH_KEYS`, else the issue's 1,000,000. */
 export function keysFromEnv(env: NodeJS.ProcessEnv): number {
@@ -22,6 +25,15 @@ export function keysFromEnv(env: NodeJS.ProcessEnv): number {
   if (raw === undefined || raw === '') return DEFAULT_KEYS;
   const n = Number(raw.replaceAll('_', ''));
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`PONTOON_KV_BENCH_KEYS must be an integer >= 0, got ${raw}`);
+  return n;
+}
+
+/** `PONTOON_KV_BENCH_WARMUP_OPS`, else 20,000. */
+export function serverWarmupFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env['PONTOON_KV_BENCH_WARMUP_OPS'];
+  if (raw === undefined || raw === '') return DEFAULT_SERVER_WARMUP_OPS;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`PONTOON_KV_BENCH_WARMUP_OPS must be an integer >= 0, got ${raw}`);
   return n;
 }
 
@@ -36,6 +48,7 @@ export const kvSuite: Suite = {
       {
         durationMs: options.durationMs,
         warmupMs: options.warmupRuns > 0 ? Math.round(options.durationMs / 4) : 0,
+        serverWarmupOps: serverWarmupFromEnv(process.env),
         rounds: options.runs,
         keys: keysFromEnv(process.env),
         filter: options.filter,

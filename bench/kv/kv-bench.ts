@@ -37,6 +37,8 @@ export interface KvBenchConfig {
   durationMs: number;
   /** Unmeasured load before each level's window. */
   warmupMs: number;
+  /** Unmeasured operations on each fresh cluster before its first level (workloads.ts warmServers). */
+  serverWarmupOps: number;
   /** A B B A rounds (each system runs 2 x rounds passes). */
   rounds: number;
   /** Keys loaded for the RSS and restart figures; 0 leaves that part out. */
@@ -201,7 +203,7 @@ async function runPass(system: SystemName, levels: readonly WorkloadLevel[], con
         if (pid === undefined) throw new Error(`${system} member ${i} has no process at the start of the workload`);
         return pid;
       });
-      client.send({ type: 'workload', levels, durationMs: config.durationMs, warmupMs: config.warmupMs, memberPids });
+      client.send({ type: 'workload', levels, durationMs: config.durationMs, warmupMs: config.warmupMs, serverWarmupOps: config.serverWarmupOps, memberPids });
       for (const _ of levels) {
         const { run } = await awaitMessage(client, 'level', levelBudgetMs(config), `${system} workload`);
         const rate = run.ops / (run.elapsedMs / 1000);

@@ -69,6 +69,8 @@ export type ToClient =
       levels: readonly WorkloadLevel[];
       durationMs: number;
       warmupMs: number;
+      /** Operations run once before the levels, unmeasured (workloads.ts warmServers). */
+      serverWarmupOps: number;
       /** Each member's pid, in the endpoints' order, for the CPU figures. */
       memberPids: readonly number[];
     }

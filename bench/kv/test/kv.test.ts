@@ -19,7 +19,7 @@ function children(): string[] {
 describe('kv suite at tiny sizes', () => {
   it('runs every level on both systems A B B A and on the floor, and prints every row for all three', { timeout: 900_000 }, async () => {
     const keys = 300;
-    const r = await runKvBench({ durationMs: 300, warmupMs: 0, rounds: 1, keys, filter: undefined }, () => {});
+    const r = await runKvBench({ durationMs: 300, warmupMs: 0, serverWarmupOps: 200, rounds: 1, keys, filter: undefined }, () => {});
     const cpuMeasured = procUnavailableReason() === undefined;
 
     expect(r.order).toEqual(['pontoon-kv', 'etcd', 'etcd', 'pontoon-kv', 'floor']);
