@@ -46,6 +46,11 @@ const control = new Int32Array(init.control);
 const stats = new BigInt64Array(init.stats);
 
 const db = new Database(init.dbPath);
+// This connection is the only one while the store is open (the directory's lock keeps other
+// processes out; the main thread reads the file only before the worker starts). Holding
+// SQLite's locks for the connection's life saves the six lock and unlock calls each commit
+// made, and keeps the WAL index in this thread's memory instead of a shared-memory file.
+db.pragma('locking_mode = EXCLUSIVE');
 db.pragma(`synchronous = ${init.synchronous.toUpperCase()}`);
 /** The synchronous level of the connection now (switched per batch, see above). */
 let synchronous = init.synchronous;
