@@ -19,22 +19,23 @@ export const DEFAULT_KEYS = 1_000_000;
 /** Operations that warm each fresh cluster before its levels (`PONTOON_KV_BENCH_WARMUP_OPS`). */
 export const DEFAULT_SERVER_WARMUP_OPS = 20_000;
 
+/** A count from the environment variable `name` (underscores allowed), else `fallback`. */
+function countFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be an integer >= 0, got ${raw}`);
+  return n;
+}
+
 /** `PONTOON_KV_BENCH_KEYS`, else the issue's 1,000,000. */
 export function keysFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env['PONTOON_KV_BENCH_KEYS'];
-  if (raw === undefined || raw === '') return DEFAULT_KEYS;
-  const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`PONTOON_KV_BENCH_KEYS must be an integer >= 0, got ${raw}`);
-  return n;
+  return countFromEnv(env, 'PONTOON_KV_BENCH_KEYS', DEFAULT_KEYS);
 }
 
 /** `PONTOON_KV_BENCH_WARMUP_OPS`, else 20,000. */
 export function serverWarmupFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env['PONTOON_KV_BENCH_WARMUP_OPS'];
-  if (raw === undefined || raw === '') return DEFAULT_SERVER_WARMUP_OPS;
-  const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`PONTOON_KV_BENCH_WARMUP_OPS must be an integer >= 0, got ${raw}`);
-  return n;
+  return countFromEnv(env, 'PONTOON_KV_BENCH_WARMUP_OPS', DEFAULT_SERVER_WARMUP_OPS);
 }
 
 export const kvSuite: Suite = {

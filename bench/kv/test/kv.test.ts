@@ -4,7 +4,7 @@ import { LEVELS, levelName } from '../protocol.js';
 import { SYSTEMS, runKvBench } from '../kv-bench.js';
 import { procUnavailableReason } from '../process-cpu.js';
 import { CPU_ROWS, kvCharts, kvReport, tableRows } from '../report.js';
-import { keysFromEnv } from '../index.js';
+import { keysFromEnv, serverWarmupFromEnv } from '../index.js';
 
 function children(): string[] {
   try {
@@ -101,6 +101,7 @@ describe('kv suite at tiny sizes', () => {
     for (const f of figures) expect(tableLines.some((line) => line.startsWith(f))).toBe(true);
     expect(tableLines[0]).toMatch(/pontoon-kv +etcd +floor +pontoon-kv \/ etcd +pontoon-kv \/ floor +etcd \/ floor$/);
     expect(text).toContain('passes: pontoon-kv, etcd, etcd, pontoon-kv, floor');
+    expect(text).toContain('each fresh cluster warmed with 200 unmeasured operations');
     if (cpuMeasured) expect(text).toContain('cores busy in the measured windows of the put levels');
     else expect(text).toContain(`CPU: ${procUnavailableReason()}`);
     const charts = kvCharts(r);
@@ -120,5 +121,12 @@ describe('kv suite at tiny sizes', () => {
     expect(keysFromEnv({ PONTOON_KV_BENCH_KEYS: '100_000' })).toBe(100_000);
     expect(keysFromEnv({ PONTOON_KV_BENCH_KEYS: '0' })).toBe(0);
     expect(() => keysFromEnv({ PONTOON_KV_BENCH_KEYS: 'lots' })).toThrow(/PONTOON_KV_BENCH_KEYS/);
+  });
+
+  it('reads the warm-up count from PONTOON_KV_BENCH_WARMUP_OPS, 20,000 without it', () => {
+    expect(serverWarmupFromEnv({})).toBe(20_000);
+    expect(serverWarmupFromEnv({ PONTOON_KV_BENCH_WARMUP_OPS: '0' })).toBe(0);
+    expect(serverWarmupFromEnv({ PONTOON_KV_BENCH_WARMUP_OPS: '5_000' })).toBe(5_000);
+    expect(() => serverWarmupFromEnv({ PONTOON_KV_BENCH_WARMUP_OPS: '-1' })).toThrow(/PONTOON_KV_BENCH_WARMUP_OPS/);
   });
 });
