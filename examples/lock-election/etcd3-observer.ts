@@ -23,8 +23,15 @@ export class Etcd3ElectionObserver {
   private current: string | undefined | null = null;
   private readonly loop: Promise<void>;
   private firstReport!: () => void;
-  /** Resolves once the observer has reported the election's state for the first time. */
-  readonly ready = new Promise<void>((resolve) => (this.firstReport = resolve));
+  private failedEarly!: (err: Error) => void;
+  /**
+   * Resolves once the observer has reported the election's state for the first time; rejects if
+   * it failed before that.
+   */
+  readonly ready = new Promise<void>((resolve, reject) => {
+    this.firstReport = resolve;
+    this.failedEarly = reject;
+  });
 
   /**
    * Starts observing the election `name` (etcd3's `client.election(name)`). `onError` gets what
@@ -38,6 +45,7 @@ export class Etcd3ElectionObserver {
   ) {
     this.namespace = client.namespace(`${Election.prefix}/${name}/`);
     this.loop = this.run().catch((err: Error) => {
+      if (this.current === null) this.failedEarly(err);
       if (this.running) onError(err);
     });
   }
@@ -47,11 +55,12 @@ export class Etcd3ElectionObserver {
     return this.current ?? undefined;
   }
 
-  /** Stops observing; resolves once no watch of it is left. */
+  /** Stops observing; resolves once no watch of it is left (and settles `ready` if it was not). */
   async cancel(): Promise<void> {
     this.running = false;
     this.stopWaiting?.();
     await this.loop;
+    this.firstReport();
   }
 
   private async run(): Promise<void> {
