@@ -181,30 +181,43 @@ export async function warmServers(c: Clients, ops: number): Promise<void> {
   if (ops <= 0) return;
   const value = randomBytes(VALUE_BYTES);
   let started = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const op = async (w: number, i: number): Promise<void> => {
+    const key = `bench/warm/${w}`;
+    switch (i % 10) {
+      case 0:
+      case 1: {
+        const res = await withTimeout(c.leader.get(key).exec());
+        const mod = res.kvs[0]?.mod_revision ?? '0';
+        await withTimeout(c.leader.if(key, 'Mod', '==', mod).then(c.leader.put(key).value(value)).commit());
+        return;
+      }
+      case 2:
+        await withTimeout(c.leader.get(putKey(i)).serializable(true).exec());
+        return;
+      case 3:
+        await withTimeout(c.leader.get(putKey(i)).exec());
+        return;
+      default:
+        await withTimeout(c.leader.put(putKey(i)).value(value).exec());
+    }
+  };
   const worker = async (w: number): Promise<void> => {
     while (started < ops) {
-      const i = started++;
-      const key = `bench/warm/${w}`;
-      switch (i % 10) {
-        case 0:
-        case 1: {
-          const res = await withTimeout(c.leader.get(key).exec());
-          const mod = res.kvs[0]?.mod_revision ?? '0';
-          await withTimeout(c.leader.if(key, 'Mod', '==', mod).then(c.leader.put(key).value(value)).commit());
-          break;
-        }
-        case 2:
-          await withTimeout(c.leader.get(putKey(i)).serializable(true).exec());
-          break;
-        case 3:
-          await withTimeout(c.leader.get(putKey(i)).exec());
-          break;
-        default:
-          await withTimeout(c.leader.put(putKey(i)).value(value).exec());
+      try {
+        await op(w, started++);
+      } catch (err) {
+        // Unmeasured: a slow answer here costs nothing but the warm-up; a cluster that answers
+        // nothing fails below.
+        failed++;
+        firstError ??= message(err);
+        await new Promise((r) => setTimeout(r, 10));
       }
     }
   };
   await Promise.all(Array.from({ length: 64 }, (_, w) => worker(w)));
+  if (failed === ops) throw new Error(`every warm-up operation failed; first: ${firstError}`);
   await compact(c);
 }
 
