@@ -93,6 +93,8 @@ function cores(c: number): string {
 
 export function kvReport(r: KvBenchResult): string {
   const names = r.systems.map((s) => s.system);
+  // The warm-up runs before the levels only: a run of the key set alone has none.
+  const levelsRan = r.systems.some((s) => s.levels.length > 0);
   const floorAt = names.indexOf('floor');
   const cell = (i: number) => (row: TableRow) => (row.values[i] === undefined ? '-' : row.format(row.values[i]!));
   const table = formatTable(tableRows(r), [
@@ -152,7 +154,7 @@ export function kvReport(r: KvBenchResult): string {
     ...(goals.length > 0 ? ['goals (issue 15):', ...goals.map((g) => `  ${g}`), ''] : []),
     ...(busy.length > 0 ? [`cores busy in the measured windows of the put levels (CPU time / window time; this machine has ${os.cpus().length}):`, ...busy, ''] : []),
     `passes: ${r.order.join(', ')} (each a fresh cluster and client process; rates are the mean of a system's passes, percentiles over all their samples)`,
-    `each fresh cluster warmed with ${r.config.serverWarmupOps.toLocaleString('en-US')} unmeasured operations, then per level per pass ${r.config.warmupMs} ms of warm-up and a ${r.config.durationMs} ms window; values ${VALUE_BYTES} B; client: etcd3 in its own process, puts/gets/CAS/keepalives to the leader, watchers on every member`,
+    `${levelsRan ? `each fresh cluster warmed with ${r.config.serverWarmupOps.toLocaleString('en-US')} unmeasured operations, then ` : ''}per level per pass ${r.config.warmupMs} ms of warm-up and a ${r.config.durationMs} ms window; values ${VALUE_BYTES} B; client: etcd3 in its own process, puts/gets/CAS/keepalives to the leader, watchers on every member`,
     'floor: one process answering the same etcd3 client from a map in memory on three ports (no consensus, no disk), so "x / floor" of a rate is the share of what this machine reaches with this client',
     r.cpuUnavailable !== undefined
       ? `CPU: ${r.cpuUnavailable}`

@@ -102,6 +102,9 @@ describe('kv suite at tiny sizes', () => {
     expect(tableLines[0]).toMatch(/pontoon-kv +etcd +floor +pontoon-kv \/ etcd +pontoon-kv \/ floor +etcd \/ floor$/);
     expect(text).toContain('passes: pontoon-kv, etcd, etcd, pontoon-kv, floor');
     expect(text).toContain('each fresh cluster warmed with 200 unmeasured operations');
+    // The key set alone (`--filter keys`) runs no levels, and so no warm-up: the report says none.
+    const keysOnly = kvReport({ ...r, systems: r.systems.map((s) => ({ ...s, levels: [] })) });
+    expect(keysOnly).not.toContain('warmed');
     if (cpuMeasured) expect(text).toContain('cores busy in the measured windows of the put levels');
     else expect(text).toContain(`CPU: ${procUnavailableReason()}`);
     const charts = kvCharts(r);
