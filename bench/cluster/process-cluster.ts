@@ -7,12 +7,12 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Member } from '@pontoon/raft';
 import type { SyncMode } from '@pontoon/storage-sqlite';
+import { freePort } from 'pontoon-kv/testing';
 import { epochMs } from './ipc.js';
 import type {
   AppendTimes,
@@ -139,19 +139,6 @@ class Child<In extends { req: number }, Out extends { kind: string }> {
     await this.request({ op: 'exit' } as unknown as Unnumbered<In>).catch(() => {});
     await this.exited;
     clearTimeout(timer);
-  }
-}
-
-/** A port on 127.0.0.1 free now, below Linux's ephemeral range, so it stays free while its node is down. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
   }
 }
 

@@ -150,17 +150,24 @@ export class NodeProcess {
   }
 }
 
+/** Ports already handed out here: a cluster picks all its ports before any node binds one. */
+const handedOut = new Set<number>();
+
 /** A port on 127.0.0.1 that is free now, below Linux's ephemeral range (32768+), so no outgoing
  * connection takes it while its node is down between a kill and a restart. */
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const server = net.createServer();
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-    if (free) return port;
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
   }
 }
 

@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from 'pontoon-kv/testing';
 
 /** The command the workspace install puts in this package's `node_modules/.bin`. */
 const PONTOON_KV = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', '.bin', 'pontoon-kv');
@@ -108,31 +108,6 @@ export class Member {
     await exited;
     clearTimeout(grace);
   }
-}
-
-/**
- * A port on 127.0.0.1 that was free a moment ago. Drawn at random from below Linux's ephemeral
- * range (32768-60999), where the kernel would not hand it to some process's next outgoing
- * connection before the member binds it; the system's pick if none is found free.
- */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 10_000 + Math.floor(Math.random() * 22_000);
-    if ((await bind(port)) !== undefined) return port;
-  }
-  const port = await bind(0);
-  if (port === undefined) throw new Error('no free port on 127.0.0.1');
-  return port;
-}
-
-/** Binds `port` (0: any) on 127.0.0.1 and lets it go; the port bound, or undefined if taken. */
-async function bind(port: number): Promise<number | undefined> {
-  const server = net.createServer();
-  const bound = await new Promise<boolean>((resolve) => server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)));
-  if (!bound) return undefined;
-  const actual = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return actual;
 }
 
 /** Members started together as one cluster, all data in one temporary folder. */

@@ -11,15 +11,32 @@ const HIGH = 32_000;
 const ATTEMPTS = 50;
 
 /**
- * A TCP port on 127.0.0.1 that was free a moment ago. Another process may take it before the
- * caller binds it; callers that start servers on it retry with fresh ports on EADDRINUSE.
+ * Every port this process has handed out. A caller picks several ports before binding any (a
+ * cluster's client, peer and metrics URLs), so a port that is still free must not be picked
+ * twice: two members given the same URL fail before they start ("has duplicate url").
+ */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago and that this process has not been given
+ * before. Another process may take it before the caller binds it; callers that start servers on
+ * it retry with fresh ports on EADDRINUSE.
  */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < ATTEMPTS; i++) {
     const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
-    if (await canBind(port)) return port;
+    if (!handedOut.has(port) && (await canBind(port))) return handOut(port);
   }
-  return bindAny();
+  for (let i = 0; i < ATTEMPTS; i++) {
+    const port = await bindAny();
+    if (!handedOut.has(port)) return handOut(port);
+  }
+  throw new Error(`no port on 127.0.0.1 that this process has not already handed out (${handedOut.size} so far)`);
+}
+
+function handOut(port: number): number {
+  handedOut.add(port);
+  return port;
 }
 
 function canBind(port: number): Promise<boolean> {
