@@ -31,6 +31,7 @@ import { applyPut } from './put.js';
 import { applyRange } from './range.js';
 import { RevisionStore } from './revision-store.js';
 import { createSchema, migrateSchema } from './schema.js';
+import { type ImportedHistory, writeImportedHistory } from './store-import.js';
 import { type Change, StoreTxn, type StoreTables } from './store-txn.js';
 import { applyTxn } from './txn.js';
 import type {
@@ -477,6 +478,24 @@ export class MvccStore {
       this.tables.revisions.deleteBelow(r.revision, available);
       this.changeState({ ...this.state, compactRevision: r.revision });
       return { header: { revision: this.state.revision } };
+    });
+  }
+
+  /**
+   * Fills this store, which must be new (nothing written), with a history kept elsewhere (etcd's
+   * buckets from an etcd snapshot), in one transaction: its rows, its leases and their keys, the
+   * revision it reached, and its compaction. A history that does not hold together (revisions
+   * out of order, a key's versions that do not follow) is refused with InvalidRequestError and
+   * nothing is written.
+   */
+  importHistory(h: ImportedHistory): void {
+    this.checkOpen();
+    const empty = this.state.revision === 1 && this.state.compactRevision === -1 && this.db.prepare('SELECT 1 FROM kv LIMIT 1').get() === undefined && this.tables.leases.list().length === 0;
+    if (!empty) throw new InvalidRequestError('importHistory', `the store is not new (revision ${this.state.revision})`);
+    this.transaction(() => {
+      const revision = writeImportedHistory(this.tables, h, { min: this.minLeaseTtl, max: MAX_LEASE_TTL });
+      this.changeState({ ...this.state, revision });
+      if (h.compactRevision > 0) this.compact({ revision: h.compactRevision });
     });
   }
 

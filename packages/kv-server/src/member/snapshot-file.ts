@@ -11,6 +11,11 @@
  * `snapshot restore` makes a new member's data directory from a file: the keys, their history
  * and the leases, with a new cluster membership from the restore flags (etcdctl's), ready for
  * `pontoon-kv` started with the same flags.
+ *
+ * Both also take etcd's own snapshot files (a bbolt database and the same trailer), so that a
+ * cluster moves from etcd to pontoon-kv with `etcdctl snapshot save` and `pontoon-kv snapshot
+ * restore`: status computes etcdctl's figures from the bbolt file, and restore imports etcd's
+ * history and leases into a new store.
  */
 import { MvccStore } from '@pontoon/kv';
 import { createHash } from 'node:crypto';
@@ -22,6 +27,8 @@ import type { SnapshotRestoreArgs, SnapshotStatusArgs } from '../cli/snapshot-ar
 import { SnapshotFileError } from '../errors.js';
 import { formatMemberId } from '../member-id.js';
 import { raftIdOfMemberId as raftIdOf } from '../server/etcd-ids.js';
+import { BoltFile, BoltFormatError, isBoltFile } from './bolt-file.js';
+import { etcdBackendHistory, etcdBackendStatus } from './etcd-backend-file.js';
 import { memberDir, writeMemberIdentity } from './member-identity.js';
 
 const SHA256_BYTES = 32;
@@ -59,6 +66,7 @@ async function readSnapshot(file: string, skipHashCheck: boolean): Promise<Buffe
 /** Reads a snapshot file's figures. */
 export async function snapshotStatus(file: string): Promise<SnapshotStatus> {
   const db = await readSnapshot(file, false);
+  if (isBoltFile(db)) return etcdFile(file, (bolt) => etcdBackendStatus(bolt), db);
   const dir = await mkdtemp(join(tmpdir(), 'pontoon-kv-snapshot-'));
   try {
     const copy = join(dir, 'kv.db');
@@ -114,7 +122,14 @@ export function humanizeBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   const e = Math.floor(Math.log(n) / Math.log(1000));
   const val = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${val < 10 ? val.toFixed(1) : val.toFixed(0)} ${units[e]}`;
+  return `${val < 10 ? val.toFixed(1) : goWhole(val)} ${units[e]}`;
+}
+
+/** Go's `%.0f`: halves round to even (20.5 prints 20), where toFixed rounds them up. */
+function goWhole(v: number): string {
+  const floor = Math.floor(v);
+  if (v - floor !== 0.5) return v.toFixed(0);
+  return String(floor % 2 === 0 ? floor : floor + 1);
 }
 
 /**
@@ -129,20 +144,36 @@ export async function restoreSnapshot(args: SnapshotRestoreArgs, log: (line: str
   const dir = memberDir(args.dataDir);
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'kv.db');
-  await writeDurably(file, db);
-  let store: MvccStore;
+  const fromEtcd = isBoltFile(db);
   try {
-    store = MvccStore.open(file);
+    if (fromEtcd) {
+      const history = etcdFile(args.file, (bolt) => etcdBackendHistory(bolt), db);
+      const store = MvccStore.open(file);
+      try {
+        store.importHistory(history);
+      } finally {
+        store.close();
+      }
+    } else {
+      await writeDurably(file, db);
+      let store: MvccStore;
+      try {
+        store = MvccStore.open(file);
+      } catch (err) {
+        throw new SnapshotFileError(args.file, `not a pontoon-kv snapshot (${(err as Error).message})`);
+      }
+      try {
+        // The data keeps its revisions and leases; its place in the old cluster's log does not
+        // carry over: the new cluster's first entries are its membership.
+        store.transaction(() => store.setApplied(0, 0));
+      } finally {
+        store.close();
+      }
+    }
   } catch (err) {
     await rm(args.dataDir, { recursive: true, force: true });
-    throw new SnapshotFileError(args.file, `not a pontoon-kv snapshot (${(err as Error).message})`);
-  }
-  try {
-    // The data keeps its revisions and leases; its place in the old cluster's log does not
-    // carry over: the new cluster's first entries are its membership.
-    store.transaction(() => store.setApplied(0, 0));
-  } finally {
-    store.close();
+    if (err instanceof SnapshotFileError) throw err;
+    throw new SnapshotFileError(args.file, (err as Error).message);
   }
   await writeMemberIdentity(args.dataDir, {
     name: args.name,
@@ -153,7 +184,17 @@ export async function restoreSnapshot(args: SnapshotRestoreArgs, log: (line: str
     peerURLs: self.peerUrls,
     initialMembers: args.ids.members.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerUrls })),
   });
-  log(`restored snapshot path=${args.file} data-dir=${args.dataDir} member-id=${formatMemberId(self.id)} cluster-id=${formatMemberId(args.ids.clusterId)}`);
+  log(`restored ${fromEtcd ? 'etcd ' : ''}snapshot path=${args.file} data-dir=${args.dataDir} member-id=${formatMemberId(self.id)} cluster-id=${formatMemberId(args.ids.clusterId)}`);
+}
+
+/** Reads an etcd backend file with `read`; a damaged one is a SnapshotFileError naming the file. */
+function etcdFile<T>(file: string, read: (bolt: BoltFile) => T, db: Buffer): T {
+  try {
+    return read(new BoltFile(db));
+  } catch (err) {
+    if (err instanceof BoltFormatError) throw new SnapshotFileError(file, `damaged etcd snapshot: ${err.message}`);
+    throw err;
+  }
 }
 
 async function writeDurably(path: string, bytes: Buffer): Promise<void> {

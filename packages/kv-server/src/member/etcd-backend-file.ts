@@ -1,0 +1,163 @@
+/**
+ * etcd 3.4's backend as it lies in a bbolt file (an etcd snapshot, or a member's
+ * `member/snap/db`): what `etcdctl snapshot status` computes from it, and the MVCC history and
+ * leases that etcd restores from it.
+ *
+ * Layout, from etcd's mvcc and lease packages: bucket `key` maps a revision (8-byte big-endian
+ * main, '_', 8-byte big-endian sub, and 't' when the change is a delete) to an mvccpb.KeyValue
+ * (a delete's holds the key alone); bucket `meta` holds `finishedCompactRev` and
+ * `scheduledCompactRev` (revisions in that form); bucket `lease` maps a lease id to a
+ * leasepb.Lease. The other buckets (members, alarms, auth) are the old cluster's and do not
+ * carry over.
+ */
+import { Crc32c, type ImportedHistory, type ImportedRevision } from '@pontoon/kv';
+import { BoltFile, BoltFormatError } from './bolt-file.js';
+
+const REVISION_BYTES = 17;
+
+/** etcdctl's snapshot status figures of an etcd backend file. */
+export interface EtcdBackendStatus {
+  readonly hash: number;
+  readonly revision: number;
+  readonly totalKey: number;
+  readonly totalSize: number;
+}
+
+/**
+ * etcdctl 3.4's `snapshot status`: a CRC-32C over every bucket's name and then its keys and
+ * values in order, the main revision of the `key` bucket's last key, the count of keys of every
+ * bucket and the bytes of the pages in use.
+ */
+export function etcdBackendStatus(bolt: BoltFile): EtcdBackendStatus {
+  const h = new Crc32c();
+  let revision = 0;
+  let totalKey = 0;
+  for (const name of bolt.bucketNames()) {
+    h.update(name);
+    const isKeyBucket = Buffer.from(name).toString('latin1') === 'key';
+    bolt.forEach(name, (key, value) => {
+      h.update(key);
+      h.update(value);
+      if (isKeyBucket) revision = revisionOf(key).main;
+      totalKey++;
+    });
+  }
+  return { hash: h.digest(), revision, totalKey, totalSize: bolt.size };
+}
+
+/**
+ * The history etcd would restore from the file: every stored change in revision order, the
+ * compaction (the scheduled one when it is later than the finished one: etcd resumes it on
+ * start) and the leases with their granted TTLs.
+ */
+export function etcdBackendHistory(bolt: BoltFile): ImportedHistory {
+  const revisions: ImportedRevision[] = [];
+  const found = bolt.forEach('key', (key, value) => {
+    const { main, sub, tombstone } = revisionOf(key);
+    const kv = decodeKeyValue(value, main);
+    if (!tombstone && kv.modRevision !== main) throw new BoltFormatError(`the KeyValue at revision ${main} says mod_revision ${kv.modRevision}`);
+    revisions.push(
+      tombstone
+        ? { main, sub, tombstone: true, key: kv.key, createRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n }
+        : { main, sub, tombstone: false, key: kv.key, createRevision: kv.createRevision, version: kv.version, value: kv.value, lease: kv.lease },
+    );
+  });
+  if (!found) throw new BoltFormatError('not an etcd backend: no "key" bucket');
+  let finished = -1;
+  let scheduled = -1;
+  bolt.forEach('meta', (key, value) => {
+    const name = Buffer.from(key).toString('latin1');
+    if (name === 'finishedCompactRev') finished = revisionOf(value).main;
+    if (name === 'scheduledCompactRev') scheduled = revisionOf(value).main;
+  });
+  const leases: { id: bigint; ttl: number }[] = [];
+  bolt.forEach('lease', (_key, value) => leases.push(decodeLease(value)));
+  return { revisions, compactRevision: Math.max(finished, scheduled), leases };
+}
+
+function revisionOf(bytes: Uint8Array): { main: number; sub: number; tombstone: boolean } {
+  const tombstone = bytes.length === REVISION_BYTES + 1 && bytes[REVISION_BYTES] === 0x74;
+  if ((bytes.length !== REVISION_BYTES && !tombstone) || bytes[8] !== 0x5f) {
+    throw new BoltFormatError(`not an etcd revision: ${Buffer.from(bytes).toString('hex')}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const main = view.getBigInt64(0);
+  const sub = view.getBigInt64(9);
+  if (main < 0n || sub < 0n || main > BigInt(Number.MAX_SAFE_INTEGER) || sub > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new BoltFormatError(`revision ${main}.${sub} out of range`);
+  }
+  return { main: Number(main), sub: Number(sub), tombstone };
+}
+
+/** The fields of a protobuf message: varints by field number, length-delimited bytes likewise. */
+function protoFields(bytes: Uint8Array, what: string): Map<number, bigint | Uint8Array> {
+  const fields = new Map<number, bigint | Uint8Array>();
+  let at = 0;
+  const varint = (): bigint => {
+    let value = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (at >= bytes.length) throw new BoltFormatError(`${what}: truncated varint`);
+      const b = bytes[at++]!;
+      value |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return BigInt.asIntN(64, value);
+    }
+    throw new BoltFormatError(`${what}: varint too long`);
+  };
+  while (at < bytes.length) {
+    const tag = varint();
+    const field = Number(tag >> 3n);
+    switch (Number(tag & 7n)) {
+      case 0:
+        fields.set(field, varint());
+        break;
+      case 2: {
+        const length = Number(varint());
+        if (length < 0 || at + length > bytes.length) throw new BoltFormatError(`${what}: field ${field} runs past the message`);
+        fields.set(field, bytes.subarray(at, at + length));
+        at += length;
+        break;
+      }
+      default:
+        throw new BoltFormatError(`${what}: field ${field} has wire type ${tag & 7n}, not one of etcd's`);
+    }
+  }
+  return fields;
+}
+
+function int(fields: Map<number, bigint | Uint8Array>, n: number, what: string): bigint {
+  const v = fields.get(n) ?? 0n;
+  if (typeof v !== 'bigint') throw new BoltFormatError(`${what}: field ${n} is not a number`);
+  return v;
+}
+
+function bytesField(fields: Map<number, bigint | Uint8Array>, n: number, what: string): Uint8Array {
+  const v = fields.get(n) ?? new Uint8Array(0);
+  if (typeof v === 'bigint') throw new BoltFormatError(`${what}: field ${n} is not bytes`);
+  return new Uint8Array(v);
+}
+
+function safe(v: bigint, what: string): number {
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new BoltFormatError(`${what} out of range: ${v}`);
+  return Number(v);
+}
+
+/** mvccpb.KeyValue: key 1, create_revision 2, mod_revision 3, version 4, value 5, lease 6. */
+function decodeKeyValue(bytes: Uint8Array, main: number): Omit<ImportedRevision, 'main' | 'sub' | 'tombstone'> & { modRevision: number } {
+  const what = `the KeyValue at revision ${main}`;
+  const f = protoFields(bytes, what);
+  return {
+    key: bytesField(f, 1, what),
+    createRevision: safe(int(f, 2, what), `${what}: create_revision`),
+    modRevision: safe(int(f, 3, what), `${what}: mod_revision`),
+    version: safe(int(f, 4, what), `${what}: version`),
+    value: bytesField(f, 5, what),
+    lease: int(f, 6, what),
+  };
+}
+
+/** leasepb.Lease: ID 1, TTL 2 (RemainingTTL 3 is left: a restored lease starts its full TTL). */
+function decodeLease(bytes: Uint8Array): { id: bigint; ttl: number } {
+  const f = protoFields(bytes, 'a lease');
+  const id = int(f, 1, 'a lease');
+  return { id, ttl: safe(int(f, 2, `lease ${id}`), `lease ${id}: TTL`) };
+}
