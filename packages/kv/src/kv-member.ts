@@ -369,10 +369,17 @@ export class KvMember {
     return { header: this.header(), id, ...r };
   }
 
-  /** The leases granted, as this member has applied them (etcd serves this locally too). */
+  /**
+   * The leases granted, as this member has applied them (etcd serves this locally too), soonest
+   * to expire first as etcd's lessor sorts them: on the leader by expiry, elsewhere (where every
+   * lease is kept forever) by id.
+   */
   async leases(): Promise<LeaseLeasesResponse> {
     this.checkOpen();
-    return { header: this.header(), leases: this.kv.store.leases().map(({ id }) => ({ id })) };
+    const expiry = (id: bigint): number => this.lessor.expiresAtMs(id);
+    const ids = this.kv.store.leases().map(({ id }) => ({ id, at: expiry(id) }));
+    ids.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { header: this.header(), leases: ids.map(({ id }) => ({ id })) };
   }
 
   /**

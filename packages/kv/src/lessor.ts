@@ -145,6 +145,14 @@ export class Lessor {
     return Math.max(0, l.expiresAtMs - this.clock.now());
   }
 
+  /**
+   * When the lease expires on this member's clock: Infinity on a member that is not primary (or
+   * for a lease it does not know), as etcd's lessor keeps them there.
+   */
+  expiresAtMs(id: bigint): number {
+    return this.leases.get(id)?.expiresAtMs ?? Infinity;
+  }
+
   /** Reports the expired leases not yet reported (or reported too long ago); on the primary only. */
   checkExpired(): void {
     if (!this.primary || this.stopped) return;

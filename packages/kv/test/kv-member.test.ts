@@ -129,6 +129,19 @@ describe('KvMember: leases', () => {
     expect((await f1.get('held')).kvs).toEqual([]);
   });
 
+  it('lists leases as etcd does: on the leader soonest to expire first, elsewhere by id', async () => {
+    cluster = await startCluster();
+    const leader = await cluster.leader();
+    // Granted long-lived first, so that id order and expiry order disagree.
+    await leader.leaseGrant(600, { id: 1n });
+    await leader.leaseGrant(60, { id: 2n });
+    await leader.leaseGrant(300, { id: 3n });
+    expect((await leader.leases()).leases.map((l) => l.id)).toEqual([2n, 3n, 1n]);
+    const follower = cluster.followers()[0]!;
+    await eventually(async () => (await follower.leases()).leases.length === 3);
+    expect((await follower.leases()).leases.map((l) => l.id)).toEqual([1n, 2n, 3n]);
+  });
+
   it('keeps a lease alive through a follower\'s keepalives, and the leader revokes it once they stop', async () => {
     cluster = await startCluster();
     await cluster.leader();
