@@ -30,8 +30,8 @@ export interface ImportedRevision {
 
 /** A store's contents as another system kept them. */
 export interface ImportedHistory {
-  /** Every stored change, in revision order. */
-  readonly revisions: readonly ImportedRevision[];
+  /** Every stored change, in revision order (iterated once, as it is written). */
+  readonly revisions: Iterable<ImportedRevision>;
   /** The revision the history was compacted at, or -1. */
   readonly compactRevision: number;
   /** The granted leases and their TTLs in seconds. */

@@ -88,26 +88,32 @@ export class BoltFile {
   /** The names of the top-level buckets, in key order. */
   bucketNames(): Uint8Array[] {
     const names: Uint8Array[] = [];
-    this.walk(this.page(this.meta.root), 0, new Set(), (key, _value, flags) => {
-      if ((flags & BUCKET_LEAF) === 0) throw new BoltFormatError(`a key at the top level (${Buffer.from(key).toString('hex')}) is not a bucket`);
-      names.push(key);
-    });
+    for (const e of this.walk(this.page(this.meta.root), 0, new Set())) {
+      if ((e.flags & BUCKET_LEAF) === 0) throw new BoltFormatError(`a key at the top level (${Buffer.from(e.key).toString('hex')}) is not a bucket`);
+      names.push(e.key);
+    }
     return names;
   }
 
   /**
-   * Calls `visit` with each key and value of the top-level bucket `name` in key order (a nested
-   * bucket's value is empty, as bbolt's ForEach passes nil); false when there is no such bucket.
+   * The keys and values of the top-level bucket `name` in key order, read as they are iterated
+   * (a nested bucket's value is empty, as bbolt's ForEach passes nil); undefined when there is
+   * no such bucket. The bytes are views of the file's.
    */
-  forEach(name: string | Uint8Array, visit: (key: Uint8Array, value: Uint8Array) => void): boolean {
+  entries(name: string | Uint8Array): Iterable<{ key: Uint8Array; value: Uint8Array }> | undefined {
     const wanted = Buffer.from(name);
     let root: PageRef | undefined;
-    this.walk(this.page(this.meta.root), 0, new Set(), (key, value, flags) => {
-      if ((flags & BUCKET_LEAF) !== 0 && wanted.equals(key)) root = this.bucketRoot(value);
-    });
-    if (root === undefined) return false;
-    this.walk(root, 0, new Set(), (key, value, flags) => visit(key, (flags & BUCKET_LEAF) !== 0 ? new Uint8Array(0) : value));
-    return true;
+    for (const e of this.walk(this.page(this.meta.root), 0, new Set())) {
+      if ((e.flags & BUCKET_LEAF) !== 0 && wanted.equals(e.key)) root = this.bucketRoot(e.value);
+    }
+    if (root === undefined) return undefined;
+    const start = root;
+    const walk = (): Iterable<{ key: Uint8Array; value: Uint8Array; flags: number }> => this.walk(start, 0, new Set());
+    return {
+      *[Symbol.iterator]() {
+        for (const e of walk()) yield { key: e.key, value: (e.flags & BUCKET_LEAF) !== 0 ? new Uint8Array(0) : e.value };
+      },
+    };
   }
 
   private readMeta(offset: number): Meta | BoltFormatError {
@@ -148,8 +154,8 @@ export class BoltFile {
     return { offset, end: offset + value.length - BUCKET_HEADER };
   }
 
-  /** Visits the leaf elements under the page, in key order. */
-  private walk(ref: PageRef, depth: number, seen: Set<number>, visit: (key: Uint8Array, value: Uint8Array, flags: number) => void): void {
+  /** The leaf elements under the page, in key order. */
+  private *walk(ref: PageRef, depth: number, seen: Set<number>): Generator<{ key: Uint8Array; value: Uint8Array; flags: number }> {
     if (depth > MAX_DEPTH) throw new BoltFormatError(`the B+tree is deeper than ${MAX_DEPTH} pages`);
     if (seen.has(ref.offset)) throw new BoltFormatError(`the page at offset ${ref.offset} is reached twice`);
     seen.add(ref.offset);
@@ -165,13 +171,13 @@ export class BoltFile {
         const key = v.getUint32(at, true);
         const keySize = v.getUint32(at + 4, true);
         this.slice(at + key, keySize, ref);
-        this.walk(this.page(v.getBigUint64(at + 8, true)), depth + 1, seen, visit);
+        yield* this.walk(this.page(v.getBigUint64(at + 8, true)), depth + 1, seen);
       } else if ((flags & LEAF) !== 0) {
         const elementFlags = v.getUint32(at, true);
         const pos = v.getUint32(at + 4, true);
         const keySize = v.getUint32(at + 8, true);
         const valueSize = v.getUint32(at + 12, true);
-        visit(this.slice(at + pos, keySize, ref), this.slice(at + pos + keySize, valueSize, ref), elementFlags);
+        yield { key: this.slice(at + pos, keySize, ref), value: this.slice(at + pos + keySize, valueSize, ref), flags: elementFlags };
       } else {
         throw new BoltFormatError(`page at offset ${ref.offset} is neither a branch nor a leaf (flags ${flags})`);
       }

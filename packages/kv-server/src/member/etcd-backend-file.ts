@@ -35,44 +35,48 @@ export function etcdBackendStatus(bolt: BoltFile): EtcdBackendStatus {
   for (const name of bolt.bucketNames()) {
     h.update(name);
     const isKeyBucket = Buffer.from(name).toString('latin1') === 'key';
-    bolt.forEach(name, (key, value) => {
+    for (const { key, value } of bolt.entries(name) ?? []) {
       h.update(key);
       h.update(value);
       if (isKeyBucket) revision = revisionOf(key).main;
       totalKey++;
-    });
+    }
   }
   return { hash: h.digest(), revision, totalKey, totalSize: bolt.size };
 }
 
 /**
- * The history etcd would restore from the file: every stored change in revision order, the
- * compaction (the scheduled one when it is later than the finished one: etcd resumes it on
- * start) and the leases with their granted TTLs.
+ * The history etcd would restore from the file: every stored change in revision order, read as
+ * the import consumes it (a large file is not held twice), the compaction (the scheduled one when
+ * it is later than the finished one: etcd resumes it on start) and the leases with their granted
+ * TTLs. The bytes of keys and values are views of the file's.
  */
 export function etcdBackendHistory(bolt: BoltFile): ImportedHistory {
-  const revisions: ImportedRevision[] = [];
-  const found = bolt.forEach('key', (key, value) => {
-    const { main, sub, tombstone } = revisionOf(key);
-    const kv = decodeKeyValue(value, main);
-    if (!tombstone && kv.modRevision !== main) throw new BoltFormatError(`the KeyValue at revision ${main} says mod_revision ${kv.modRevision}`);
-    revisions.push(
-      tombstone
-        ? { main, sub, tombstone: true, key: kv.key, createRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n }
-        : { main, sub, tombstone: false, key: kv.key, createRevision: kv.createRevision, version: kv.version, value: kv.value, lease: kv.lease },
-    );
-  });
-  if (!found) throw new BoltFormatError('not an etcd backend: no "key" bucket');
+  const stored = bolt.entries('key');
+  if (stored === undefined) throw new BoltFormatError('not an etcd backend: no "key" bucket');
   let finished = -1;
   let scheduled = -1;
-  bolt.forEach('meta', (key, value) => {
+  for (const { key, value } of bolt.entries('meta') ?? []) {
     const name = Buffer.from(key).toString('latin1');
     if (name === 'finishedCompactRev') finished = revisionOf(value).main;
     if (name === 'scheduledCompactRev') scheduled = revisionOf(value).main;
-  });
+  }
   const leases: { id: bigint; ttl: number }[] = [];
-  bolt.forEach('lease', (_key, value) => leases.push(decodeLease(value)));
-  return { revisions, compactRevision: Math.max(finished, scheduled), leases };
+  for (const { value } of bolt.entries('lease') ?? []) leases.push(decodeLease(value));
+  return { revisions: revisionsOf(stored), compactRevision: Math.max(finished, scheduled), leases };
+}
+
+function* revisionsOf(stored: Iterable<{ key: Uint8Array; value: Uint8Array }>): Generator<ImportedRevision> {
+  for (const { key, value } of stored) {
+    const { main, sub, tombstone } = revisionOf(key);
+    const kv = decodeKeyValue(value, main);
+    if (tombstone) {
+      yield { main, sub, tombstone: true, key: kv.key, createRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n };
+      continue;
+    }
+    if (kv.modRevision !== main) throw new BoltFormatError(`the KeyValue at revision ${main} says mod_revision ${kv.modRevision}`);
+    yield { main, sub, tombstone: false, key: kv.key, createRevision: kv.createRevision, version: kv.version, value: kv.value, lease: kv.lease };
+  }
 }
 
 function revisionOf(bytes: Uint8Array): { main: number; sub: number; tombstone: boolean } {
@@ -133,7 +137,7 @@ function int(fields: Map<number, bigint | Uint8Array>, n: number, what: string):
 function bytesField(fields: Map<number, bigint | Uint8Array>, n: number, what: string): Uint8Array {
   const v = fields.get(n) ?? new Uint8Array(0);
   if (typeof v === 'bigint') throw new BoltFormatError(`${what}: field ${n} is not bytes`);
-  return new Uint8Array(v);
+  return v;
 }
 
 function safe(v: bigint, what: string): number {

@@ -173,6 +173,8 @@ export async function restoreSnapshot(args: SnapshotRestoreArgs, log: (line: str
   } catch (err) {
     await rm(args.dataDir, { recursive: true, force: true });
     if (err instanceof SnapshotFileError) throw err;
+    // The history is read as it is imported: damage found on the way surfaces here.
+    if (err instanceof BoltFormatError) throw new SnapshotFileError(args.file, `damaged etcd snapshot: ${err.message}`);
     throw new SnapshotFileError(args.file, (err as Error).message);
   }
   await writeMemberIdentity(args.dataDir, {
