@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PONTOON_KV_BIN,
   etcdBinary,
+  etcdctlOutput,
   freePort,
   parseEtcdctlJson,
   runEtcdctl,
@@ -30,11 +31,7 @@ let dir: string;
 const members: ChildProcess[] = [];
 let pontoon: string[] = [];
 
-async function ctl(endpoints: readonly string[], args: string[]): Promise<string> {
-  const r = await runEtcdctl(endpoints, args, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
-  return r.stdout;
-}
+const ctl = etcdctlOutput;
 
 /** etcdctl with `input` on its stdin (a txn), synchronously. */
 function ctlInput(endpoints: readonly string[], args: string[], input: string): string {

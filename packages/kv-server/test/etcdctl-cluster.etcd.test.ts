@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   etcdBinary,
+  etcdctlOutput,
   freePort,
   parseEtcdctlJson,
   runEtcdctl,
@@ -22,10 +23,8 @@ const LONG = 300_000;
 let cluster: PontoonKvCluster;
 
 /** etcdctl against every member; fails the test on a non-zero exit. */
-async function ctl(args: string[], endpoints: readonly string[] = cluster.endpoints): Promise<string> {
-  const r = await runEtcdctl(endpoints, args, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
-  return r.stdout;
+function ctl(args: string[], endpoints: readonly string[] = cluster.endpoints): Promise<string> {
+  return etcdctlOutput(endpoints, args);
 }
 
 /** A long-running etcdctl (watch, lock, elect): its output as it comes, and a way to stop it. */

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PONTOON_KV_BIN,
   etcdBinary,
+  etcdctlOutput,
   freePort,
   parseEtcdctlJson,
   runEtcdctl,
@@ -26,11 +27,7 @@ let etcd: EtcdCluster;
 let pontoon: PontoonKvCluster;
 const started: ChildProcess[] = [];
 
-async function ctl(endpoints: readonly string[], args: string[]): Promise<string> {
-  const r = await runEtcdctl(endpoints, args, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
-  return r.stdout;
-}
+const ctl = etcdctlOutput;
 
 /** Starts `bin` with `flags` and waits until etcdctl finds the member at `client` healthy. */
 async function startAndWait(bin: string, flags: readonly string[], client: string): Promise<{ log: () => string }> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   etcdBinary,
+  etcdctlOutput,
   freePort,
   parseEtcdctlJson,
   runEtcdctl,
@@ -30,11 +31,7 @@ async function refusal(endpoints: readonly string[], args: string[]): Promise<st
   return r.stderr.trim().split('\n').at(-1)!;
 }
 
-async function ctl(endpoints: readonly string[], args: string[]): Promise<string> {
-  const r = await runEtcdctl(endpoints, args, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
-  return r.stdout;
-}
+const ctl = etcdctlOutput;
 
 /**
  * Adds a learner at `peer` through `endpoints`; its id in hex. etcd's strict reconfiguration

@@ -41,6 +41,13 @@ export function runEtcdctl(
   });
 }
 
+/** Runs etcdctl as runEtcdctl does (60 s bound) and resolves with its stdout; a non-zero exit rejects with its stderr. */
+export async function etcdctlOutput(endpoints: readonly string[], args: readonly string[]): Promise<string> {
+  const r = await runEtcdctl(endpoints, args, { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /**
  * Parses etcdctl's `-w json` output keeping 64-bit integers exact: etcdctl prints ids and
  * revisions as bare JSON numbers, which JSON.parse would round above 2^53. Every integer of 16

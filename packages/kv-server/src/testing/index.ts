@@ -10,7 +10,7 @@ export {
   type EtcdClusterOptions,
   type EtcdMember,
 } from './etcd-cluster.js';
-export { parseEtcdctlJson, runEtcdctl, type EtcdctlResult } from './etcdctl.js';
+export { etcdctlOutput, parseEtcdctlJson, runEtcdctl, type EtcdctlResult } from './etcdctl.js';
 export { freePort } from './free-port.js';
 export { EtcdNotInstalledError, EtcdStartError } from '../errors.js';
 export {
