@@ -251,8 +251,8 @@ describe('etcdctl against a 3-member pontoon-kv', () => {
     const saved = await ctl(['snapshot', 'save', file], [cluster.endpoints[0]!]);
     expect(saved).toContain(`Snapshot saved at ${file}`);
     const revision = (parseEtcdctlJson(await ctl(['get', 'snap/key', '-w', 'json'])) as { header: { revision: number } }).header.revision;
-    // etcdctl's own `snapshot status` opens the file as bolt (etcd's database) and cannot read
-    // ours; `pontoon-kv snapshot status` reads it.
+    // The file is etcd's backend format: etcdctl's own `snapshot status` reads it, and
+    // `pontoon-kv snapshot status` prints the same.
     const { PONTOON_KV_BIN: bin } = await import('../src/testing/index.js');
     const status = await new Promise<string>((resolve, reject) => {
       const p = spawn(bin, ['snapshot', 'status', file, '-w', 'json']);
@@ -260,6 +260,7 @@ describe('etcdctl against a 3-member pontoon-kv', () => {
       p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       p.once('exit', (c) => (c === 0 ? resolve(out) : reject(new Error(`snapshot status exited ${c}`))));
     });
+    expect(status).toBe(await ctl(['snapshot', 'status', file, '-w', 'json']));
     const figures = JSON.parse(status) as { hash: number; revision: number; totalKey: number; totalSize: number };
     expect(figures.revision).toBe(revision);
     expect(figures.totalSize).toBe(fs.statSync(file).size - 32);

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BoltFile } from '../src/member/bolt-file.js';
 import { loadEtcdProtos } from '../src/etcd-protos.js';
 import type { WatchRequest } from '../src/proto-types/etcdserverpb/WatchRequest.js';
 import type { WatchResponse__Output } from '../src/proto-types/etcdserverpb/WatchResponse.js';
@@ -319,7 +320,7 @@ describe('Maintenance, Cluster, health', () => {
     expect(health.status).toBe('SERVING');
   });
 
-  it('Snapshot streams the store with etcd\'s SHA-256 trailer', async () => {
+  it('Snapshot streams the store as etcd\'s backend file with etcd\'s SHA-256 trailer', async () => {
     const m = services.Maintenance.Snapshot;
     const call = clients[1]!.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, {});
     const blobs: Buffer[] = [];
@@ -336,7 +337,9 @@ describe('Maintenance, Cluster, health', () => {
     expect(file.length % 512).toBe(32);
     const body = file.subarray(0, file.length - 32);
     expect(file.subarray(file.length - 32).equals(createHash('sha256').update(body).digest())).toBe(true);
-    expect(body.subarray(0, 16).toString()).toBe('SQLite format 3\0');
+    // etcd's backend: a bbolt file (its magic in the first meta page) with etcd's buckets.
+    expect(body.readUInt32LE(16)).toBe(0xed0cdaed);
+    expect(new BoltFile(body).bucketNames().map((n) => Buffer.from(n).toString())).toEqual(['key', 'lease', 'meta']);
     expect(remaining.at(-1)).toBe(0);
     expect(remaining.at(-2)).toBe(0);
   });

@@ -410,6 +410,11 @@ export class KvMember {
     return this.kv.sizeBytes();
   }
 
+  /** The store's database file (its folder takes temporary files beside it: the same disk). */
+  get storeFile(): string {
+    return this.kv.file;
+  }
+
   /**
    * A consistent point-in-time copy of this member's store, streamed in chunks (etcd's
    * Maintenance.Snapshot). Close it when done: the copy is a temporary file.

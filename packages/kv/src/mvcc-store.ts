@@ -499,6 +499,28 @@ export class MvccStore {
     });
   }
 
+  /**
+   * The store's contents in the form importHistory takes: every stored change in revision order
+   * (read lazily and checked row by row; nothing may write to the store while it is iterated, as
+   * the statement holds the connection), the compaction and the leases.
+   */
+  exportHistory(): ImportedHistory {
+    this.checkOpen();
+    const revisions = this.tables.revisions;
+    const upTo = this.state.revision;
+    return {
+      revisions: {
+        *[Symbol.iterator]() {
+          for (const row of revisions.upTo(upTo)) {
+            yield { main: row.main, sub: row.sub, tombstone: row.tombstone, key: row.kv.key, value: row.kv.value, createRevision: row.kv.createRevision, version: row.kv.version, lease: row.kv.lease };
+          }
+        },
+      },
+      compactRevision: this.state.compactRevision,
+      leases: this.tables.leases.list(),
+    };
+  }
+
   /** Grants a lease (the store picks the id when none is given: deterministic on every member). */
   leaseGrant(r: LeaseGrantRequest): LeaseGrantResponse {
     if (!Number.isSafeInteger(r.ttl)) throw new InvalidRequestError('leaseGrant.ttl', `must be a safe integer, got ${String(r.ttl)}`);

@@ -7,11 +7,13 @@
  * main, '_', 8-byte big-endian sub, and 't' when the change is a delete) to an mvccpb.KeyValue
  * (a delete's holds the key alone); bucket `meta` holds `finishedCompactRev` and
  * `scheduledCompactRev` (revisions in that form); bucket `lease` maps a lease id to a
- * leasepb.Lease. The other buckets (members, alarms, auth) are the old cluster's and do not
- * carry over.
+ * leasepb.Lease; `meta` also holds `consistent_index`, the applied Raft index. The other buckets
+ * (members, alarms, auth) are the old cluster's and do not carry over: a restore writes the new
+ * membership, and etcd creates the rest when it starts.
  */
-import { Crc32c, type ImportedHistory, type ImportedRevision } from '@pontoon/kv';
+import { Crc32c, type ImportedHistory, type ImportedRevision, marshalKeyValue } from '@pontoon/kv';
 import { BoltFile, BoltFormatError } from './bolt-file.js';
+import { BoltWriter } from './bolt-writer.js';
 
 const REVISION_BYTES = 17;
 
@@ -164,4 +166,71 @@ function decodeLease(bytes: Uint8Array): { id: bigint; ttl: number } {
   const f = protoFields(bytes, 'a lease');
   const id = int(f, 1, 'a lease');
   return { id, ttl: safe(int(f, 2, `lease ${id}`), `lease ${id}: TTL`) };
+}
+
+function revisionBytes(main: number, sub: number, tombstone: boolean): Uint8Array {
+  const out = Buffer.alloc(REVISION_BYTES + (tombstone ? 1 : 0));
+  out.writeBigInt64BE(BigInt(main), 0);
+  out[8] = 0x5f;
+  out.writeBigInt64BE(BigInt(sub), 9);
+  if (tombstone) out[REVISION_BYTES] = 0x74;
+  return out;
+}
+
+function int64Bytes(v: bigint): Uint8Array {
+  const out = Buffer.alloc(8);
+  out.writeBigInt64BE(v, 0);
+  return out;
+}
+
+function pushVarint(out: number[], value: bigint): void {
+  let v = BigInt.asUintN(64, value);
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+}
+
+/** leasepb.Lease with ID and TTL (a RemainingTTL of 0 means the full TTL, and is left out). */
+function encodeLease(id: bigint, ttl: number): Uint8Array {
+  const out: number[] = [0x08];
+  pushVarint(out, id);
+  if (ttl !== 0) {
+    out.push(0x10);
+    pushVarint(out, BigInt(ttl));
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * Writes `history` to `file` as etcd 3.4's backend: a bbolt database with the `key`, `lease` and
+ * `meta` buckets etcd restores from, `appliedIndex` as its consistent index. Returns its size.
+ */
+export async function writeEtcdBackend(file: string, history: ImportedHistory, appliedIndex: number): Promise<number> {
+  const writer = await BoltWriter.create(file);
+  try {
+    await writer.bucket('key', {
+      *[Symbol.iterator]() {
+        for (const r of history.revisions) {
+          const kv = r.tombstone
+            ? { key: r.key, createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n }
+            : { key: r.key, createRevision: r.createRevision, modRevision: r.main, version: r.version, value: r.value, lease: r.lease };
+          yield { key: revisionBytes(r.main, r.sub, r.tombstone), value: marshalKeyValue(kv) };
+        }
+      },
+    });
+    const leases = [...history.leases].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    await writer.bucket('lease', leases.map((l) => ({ key: int64Bytes(l.id), value: encodeLease(l.id, l.ttl) })));
+    const meta = [{ key: Buffer.from('consistent_index'), value: int64Bytes(BigInt(appliedIndex)) }];
+    if (history.compactRevision > 0) {
+      const compacted = revisionBytes(history.compactRevision, 0, false);
+      meta.push({ key: Buffer.from('finishedCompactRev'), value: Buffer.from(compacted) }, { key: Buffer.from('scheduledCompactRev'), value: Buffer.from(compacted) });
+    }
+    await writer.bucket('meta', meta);
+    return await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
 }

@@ -1,13 +1,15 @@
 /**
  * etcd's Maintenance service (v3rpc/maintenance.go) on one member: Status, Alarm, HashKV, Hash,
- * Defragment, MoveLeader and Snapshot. Snapshot streams a consistent copy of the store in
- * 32 KiB chunks followed by the SHA-256 of what was sent, as etcd does, so that `etcdctl
- * snapshot save` writes a file whose size is 32 bytes past a multiple of 512 (the SQLite file
- * is whole pages) and whose hash checks.
+ * Defragment, MoveLeader and Snapshot. Snapshot streams a consistent copy of the store as
+ * etcd's backend file (member/etcd-snapshot.ts: a bbolt database etcd's tools read) in 32 KiB
+ * chunks followed by the SHA-256 of what was sent, as etcd does, so that `etcdctl snapshot save`
+ * writes a file whose size is 32 bytes past a multiple of 512 (bbolt's pages) and whose hash
+ * checks.
  */
 import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { EtcdError } from '../etcd-errors.js';
+import { openEtcdSnapshot } from '../member/etcd-snapshot.js';
 import type { MaintenanceHandlers } from '../proto-types/etcdserverpb/Maintenance.js';
 import type { SnapshotRequest__Output } from '../proto-types/etcdserverpb/SnapshotRequest.js';
 import type { SnapshotResponse } from '../proto-types/etcdserverpb/SnapshotResponse.js';
@@ -90,7 +92,7 @@ async function snapshot(ctx: ServerContext, call: grpc.ServerWritableStream<Snap
   call.once('cancelled', () => (cancelled = true));
   let source;
   try {
-    source = await ctx.member.openSnapshot();
+    source = await openEtcdSnapshot(ctx.member);
   } catch (err) {
     call.emit('error', toGrpcStatus(err));
     return;
