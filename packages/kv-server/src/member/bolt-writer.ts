@@ -186,7 +186,9 @@ export class BoltWriter {
       let end = start;
       while (end < children.length && end - start < MAX_ELEMENTS) {
         const bytes = ELEMENT + children[end]!.key.length;
-        if (end > start && size + bytes > PAGE_SIZE) break;
+        // Two children at least (bbolt's minimum per page), overflowing the page when keys are
+        // long: each level then has at most half the pages of the one below, so the tree ends.
+        if (end - start >= 2 && size + bytes > PAGE_SIZE) break;
         size += bytes;
         end++;
       }
