@@ -410,9 +410,12 @@ export class KvMember {
     return this.kv.sizeBytes();
   }
 
-  /** The store's database file (its folder takes temporary files beside it: the same disk). */
-  get storeFile(): string {
-    return this.kv.file;
+  /**
+   * A path for a temporary file beside the store (the same disk), named `tag`: the caller removes
+   * it; one left behind by a crash is removed when the member next opens.
+   */
+  temporaryPath(tag: string): string {
+    return this.kv.temporaryPath(tag);
   }
 
   /**

@@ -267,6 +267,14 @@ export class KvStateMachine {
    * A point-in-time copy of the database (`VACUUM INTO` a temporary file beside it), whose
    * position is read from the copy's own meta row. Applies may continue while it is streamed.
    */
+  /**
+   * A path for a temporary file beside the store (the same disk), named `tag`: the caller removes
+   * it; one left behind by a crash is removed when the store is next opened by another process.
+   */
+  temporaryPath(tag: string): string {
+    return `${this.file}${COPY}${process.pid}-${tag}-${++fileSeq}`;
+  }
+
   async openSnapshot(): Promise<KvSnapshotSource> {
     const store = this.store;
     const copy = `${this.file}${COPY}${process.pid}-${++fileSeq}`;

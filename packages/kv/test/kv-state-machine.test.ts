@@ -361,8 +361,15 @@ describe('snapshot staging', () => {
     follower.close();
     writeFileSync(join(dir, 'follower.db.partial-1-1'), 'left by process 1');
     writeFileSync(join(dir, 'follower.db.copy-1-2'), 'left by process 1');
+    // temporaryPath() names files the same way: another process's are removed, this one's kept.
+    const reopened = await machine('follower.db');
+    const mine = reopened.temporaryPath('etcd-snapshot-bolt');
+    expect(mine.startsWith(join(dir, `follower.db.copy-${process.pid}-etcd-snapshot-bolt-`))).toBe(true);
+    writeFileSync(mine, 'still in use');
+    writeFileSync(mine.replace(`.copy-${process.pid}-`, '.copy-1-'), 'left by process 1');
+    reopened.close();
     await machine('follower.db');
-    expect(tempFiles('follower.db')).toEqual(['follower.db.staged-5']);
+    expect(tempFiles('follower.db')).toEqual([mine.slice(dir.length + 1), 'follower.db.staged-5'].sort());
   });
 });
 

@@ -3,14 +3,14 @@
  * store (KvMember.openSnapshot) rewritten as etcd 3.4's backend (a bbolt database with the key,
  * lease and meta buckets), so that every tool made for etcd's snapshots reads it: `etcdctl
  * snapshot status`, `etcdctl snapshot restore` into a real etcd, and `pontoon-kv snapshot
- * restore`. Both temporary files sit beside the store (the same disk) and are removed on close.
+ * restore`. Both temporary files sit beside the store (the same disk) and are removed on close
+ * (after a crash, when the member next opens).
  */
 import { type KvMember, type KvSnapshotSource, MvccStore } from '@pontoon/kv';
 import { open, rm } from 'node:fs/promises';
 import { writeEtcdBackend } from './etcd-backend-file.js';
 
 const CHUNK_BYTES = 64 * 1024;
-let fileSeq = 0;
 
 async function removeStore(file: string): Promise<void> {
   await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${file}${suffix}`, { force: true })));
@@ -18,9 +18,8 @@ async function removeStore(file: string): Promise<void> {
 
 /** Opens the member's snapshot as an etcd backend file; close() removes it. */
 export async function openEtcdSnapshot(member: KvMember): Promise<KvSnapshotSource> {
-  const base = `${member.storeFile}.etcd-snapshot-${process.pid}-${++fileSeq}`;
-  const copy = `${base}.sqlite`;
-  const bolt = `${base}.bolt`;
+  const copy = member.temporaryPath('etcd-snapshot-sqlite');
+  const bolt = member.temporaryPath('etcd-snapshot-bolt');
   let position: KvSnapshotSource['position'];
   let bytes: number;
   try {
