@@ -5,7 +5,8 @@
  * `--peer-cert-file --peer-key-file --peer-trusted-ca-file --peer-client-cert-auth` on https://
  * peer URLs: the cluster forms over TLS, etcdctl with a CA-signed client certificate works on
  * every member, and a client without a certificate, or with one from another CA, is refused on
- * both ports. A real etcd 3.4 with the same client flags and files answers the same.
+ * both ports. A real etcd 3.4 with the same client and peer flags and files answers the same on
+ * both of its ports.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -75,6 +76,7 @@ describe('TLS from files: client certificate auth and peer TLS', () => {
   let files: Record<'ca' | 'cert' | 'key' | 'clientCert' | 'clientKey' | 'strangerCert' | 'strangerKey', string>;
   let etcd: ChildProcess | undefined;
   let etcdUrl: string;
+  let etcdPeer: string;
 
   beforeAll(async () => {
     etcdBinary('etcdctl');
@@ -99,21 +101,14 @@ describe('TLS from files: client certificate auth and peer TLS', () => {
     };
     const clientFlags = [`--cert-file=${files.cert}`, `--key-file=${files.key}`, `--trusted-ca-file=${files.ca}`, '--client-cert-auth'];
     etcdUrl = `https://127.0.0.1:${await freePort()}`;
-    const etcdPeer = `http://127.0.0.1:${await freePort()}`;
+    etcdPeer = `https://127.0.0.1:${await freePort()}`;
+    const peerFlags = [`--peer-cert-file=${files.cert}`, `--peer-key-file=${files.key}`, `--peer-trusted-ca-file=${files.ca}`, '--peer-client-cert-auth'];
     etcd = spawn(etcdBinary('etcd'), [
       '--name=reference', `--data-dir=${path.join(dir, 'reference.etcd')}`, `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
       `--listen-peer-urls=${etcdPeer}`, `--initial-advertise-peer-urls=${etcdPeer}`, `--initial-cluster=reference=${etcdPeer}`,
-      '--logger=zap', ...clientFlags,
+      '--logger=zap', ...clientFlags, ...peerFlags,
     ], { stdio: 'ignore' });
-    cluster = await startPontoonKvCluster({
-      size: 3,
-      scheme: 'https',
-      dir,
-      extraFlags: [
-        ...clientFlags,
-        `--peer-cert-file=${files.cert}`, `--peer-key-file=${files.key}`, `--peer-trusted-ca-file=${files.ca}`, '--peer-client-cert-auth',
-      ],
-    });
+    cluster = await startPontoonKvCluster({ size: 3, scheme: 'https', dir, extraFlags: [...clientFlags, ...peerFlags] });
     const auth = [`--cacert=${files.ca}`, `--cert=${files.clientCert}`, `--key=${files.clientKey}`];
     for (let deadline = Date.now() + 60_000; ; ) {
       if ((await runEtcdctl([etcdUrl], [...auth, 'endpoint', 'health'], { timeoutMs: 20_000 })).exitCode === 0) break;
@@ -158,7 +153,7 @@ describe('TLS from files: client certificate auth and peer TLS', () => {
     const ca = fs.readFileSync(files.ca);
     const good = { ca, cert: fs.readFileSync(files.clientCert), key: fs.readFileSync(files.clientKey), checkServerIdentity: () => undefined };
     const stranger = { ca, cert: fs.readFileSync(files.strangerCert), key: fs.readFileSync(files.strangerKey), checkServerIdentity: () => undefined };
-    for (const url of [cluster.members[0]!.clientUrl, cluster.members[1]!.peerUrl, etcdUrl]) {
+    for (const url of [cluster.members[0]!.clientUrl, cluster.members[1]!.peerUrl, etcdUrl, etcdPeer]) {
       expect(await handshake(url, good)).toBe('ok');
       expect(await handshake(url, { ca, checkServerIdentity: () => undefined })).not.toBe('ok');
       expect(await handshake(url, stranger)).not.toBe('ok');
