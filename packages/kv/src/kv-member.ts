@@ -32,7 +32,8 @@ import {
   RequestTimeoutError,
   RequestTooLargeError,
 } from './errors.js';
-import { KvStateMachine, type KvApplyResult, type KvResponse, type KvSnapshotSource, type KvStateMachineOptions } from './kv-state-machine.js';
+import { KvStateMachine, type KvApplyResult, type KvLogPosition, type KvResponse, type KvSnapshotSource, type KvStateMachineOptions } from './kv-state-machine.js';
+import type { ImportedHistory } from './store-import.js';
 import { Lessor, NotPrimaryError } from './lessor.js';
 import { MemberStateMachine } from './member-state-machine.js';
 import { MAX_LEASE_TTL } from './mvcc-store.js';
@@ -408,6 +409,15 @@ export class KvMember {
   dbSizeBytes(): number {
     this.checkOpen();
     return this.kv.sizeBytes();
+  }
+
+  /**
+   * This member's committed history as of now, for reading in full while it goes on serving (a
+   * read transaction of its own; see KvStateMachine.openHistory). Close it when done.
+   */
+  openHistory(): { readonly position: KvLogPosition; readonly history: ImportedHistory; close(): void } {
+    this.checkOpen();
+    return this.kv.openHistory();
   }
 
   /**

@@ -19,6 +19,7 @@ import { type KvCommand, decodeCommand } from './command.js';
 import { InvalidRequestError, KvCorruptionError, StoreClosedError } from './errors.js';
 import { verifyFile } from './integrity.js';
 import { MvccStore, type MvccStoreOptions } from './mvcc-store.js';
+import type { ImportedHistory } from './store-import.js';
 import { DEFAULT_QUOTA_BYTES, checkQuota } from './quota.js';
 import type {
   ClusterMetaRequest,
@@ -267,6 +268,37 @@ export class KvStateMachine {
    * A point-in-time copy of the database (`VACUUM INTO` a temporary file beside it), whose
    * position is read from the copy's own meta row. Applies may continue while it is streamed.
    */
+  /**
+   * The committed store's whole history as of now, read through a second connection's read
+   * transaction (SQLite's WAL keeps that snapshot while the member goes on writing), with no copy
+   * of the file and nothing that blocks the event loop for the size of the store. Close it when
+   * done: until then the WAL cannot be checkpointed past it and grows with the writes.
+   */
+  openHistory(): { readonly position: KvLogPosition; readonly history: ImportedHistory; close(): void } {
+    const store = this.store;
+    // Reads see what is committed: the open batch first.
+    store.commit();
+    const reader = MvccStore.open(this.file, { verify: 'meta' });
+    try {
+      // The reader read the meta row on open; the transaction's snapshot starts at its first
+      // read below. Both happen in this turn, in which nothing else writes the store.
+      reader.database.exec('BEGIN');
+      reader.database.prepare('SELECT 1 FROM meta').get();
+      const { index, term } = reader.applied;
+      return {
+        position: { index, term },
+        history: reader.exportHistory(),
+        close: () => {
+          if (reader.database.inTransaction) reader.database.exec('ROLLBACK');
+          reader.close();
+        },
+      };
+    } catch (err) {
+      reader.close();
+      throw err;
+    }
+  }
+
   /**
    * A path for a temporary file beside the store (the same disk), named `tag`: the caller removes
    * it; one left behind by a crash is removed when the store is next opened by another process.

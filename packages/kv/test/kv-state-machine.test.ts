@@ -263,6 +263,28 @@ describe('snapshots', () => {
   });
 });
 
+describe('openHistory', () => {
+  it('reads the history as of the call while the store goes on writing and compacting', async () => {
+    const sm = await machine('history.db');
+    sm.applyBatch(entries(1, ...Array.from({ length: 40 }, (_, i) => put(`k${i % 7}`, `v${i}`)), { op: 'leaseGrant', request: { id: 9n, ttl: 60 } }, put('held', 'x', 9n)));
+    const expected = { revision: sm.store.revision, hash: sm.store.hashKV().hash, position: sm.position() };
+    const reader = sm.openHistory();
+    expect(reader.position).toEqual(expected.position);
+    // Later writes, a compaction past the read revision and a lease revoke do not reach the reader.
+    sm.applyBatch(entries(1, put('k1', 'later'), { op: 'compact', request: { revision: expected.revision + 1 } }, { op: 'leaseRevoke', request: { id: 9n } }));
+    const copy = MvccStore.open(':memory:');
+    try {
+      copy.importHistory(reader.history);
+      expect({ revision: copy.revision, hash: copy.hashKV().hash }).toEqual({ revision: expected.revision, hash: expected.hash });
+      expect(copy.lease(9n)?.keys.map((k) => Buffer.from(k).toString())).toEqual(['held']);
+    } finally {
+      copy.close();
+      reader.close();
+    }
+    expect(sm.store.range({ key: utf8('k1') }).kvs[0]!.value).toEqual(utf8('later'));
+  });
+});
+
 describe('snapshot staging', () => {
   /** A leader at index 3 and its point-in-time copy, read into memory. */
   async function leaderCopy(): Promise<{ leader: KvStateMachine; chunks: Uint8Array[] }> {
