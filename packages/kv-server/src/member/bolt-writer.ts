@@ -10,8 +10,8 @@
  * mark is reachable, as bbolt's consistency check requires. Leaves are filled to a page; an
  * element larger than a page gets a leaf of its own with overflow pages.
  *
- * Work is done in slices that yield to the event loop, so that a member writing a large snapshot
- * keeps serving (Raft's heartbeats included).
+ * Work is done in slices of a few milliseconds that yield to the event loop, so that a member
+ * writing a large snapshot keeps serving (Raft's heartbeats and clients' requests).
  */
 import { type FileHandle, open } from 'node:fs/promises';
 
@@ -26,8 +26,10 @@ const META = 0x04;
 const FREELIST = 0x10;
 const BUCKET_LEAF = 0x01;
 const FREELIST_PAGE = 2;
-/** Elements per slice of work before yielding to the event loop. */
-const SLICE = 2_000;
+/** How long a slice of work may hold the event loop before it yields, in ms. */
+const SLICE_MS = 4;
+/** Elements between looks at the clock. */
+const CLOCK_EVERY = 32;
 /** Bytes gathered before a write to the file. */
 const FLUSH_BYTES = 1 << 20;
 /** A page's element count is a uint16. */
@@ -88,7 +90,8 @@ export class BoltWriter {
     let leaf: Element[] = [];
     let size = PAGE_HEADER;
     let previous: Uint8Array | undefined;
-    let sliced = 0;
+    let counted = 0;
+    let sliceStart = performance.now();
     for (const { key, value } of entries) {
       if (previous !== undefined && Buffer.compare(previous, key) >= 0) throw new RangeError(`bucket ${name}: keys out of order`);
       previous = key;
@@ -100,7 +103,10 @@ export class BoltWriter {
       }
       leaf.push({ key, value, flags: 0 });
       size += bytes;
-      if (++sliced % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (++counted % CLOCK_EVERY === 0 && performance.now() - sliceStart > SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
     }
     // An empty bucket is one empty leaf.
     if (leaf.length > 0 || leaves.length === 0) leaves.push(await this.writeLeaf(leaf));
