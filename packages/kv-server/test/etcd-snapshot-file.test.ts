@@ -8,6 +8,7 @@
 import { CompactedError, InvalidRequestError, MvccStore, utf8 } from '@pontoon/kv';
 import { assertProperty, freshSeed } from '@pontoon/sim';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -164,5 +165,34 @@ describe('etcd snapshot files', () => {
     // Both ways out were taken: flips in unused space leave the file readable.
     expect(outcomes.read).toBeGreaterThan(0);
     expect(outcomes.refused).toBeGreaterThan(0);
+  });
+});
+
+describe('the SQLite snapshot files pontoon-kv wrote before it wrote etcd\'s format', () => {
+  it('still give their status and restore', async () => {
+    const storeFile = path.join(tmp, 'old-store.db');
+    const store = MvccStore.open(storeFile);
+    store.transaction(() => {
+      store.put({ key: utf8('old/a'), value: utf8('1') });
+      store.put({ key: utf8('old/a'), value: utf8('2') });
+      store.put({ key: utf8('old/b'), value: utf8('3') });
+    });
+    const hash = store.hashKV().hash;
+    store.close();
+    const db = fs.readFileSync(storeFile);
+    const file = path.join(tmp, 'old-snapshot.db');
+    fs.writeFileSync(file, Buffer.concat([db, createHash('sha256').update(db).digest()]));
+    expect(db.length % 512).toBe(0);
+    expect(await snapshotStatus(file)).toEqual({ hash, revision: 4, totalKey: 3, totalSize: db.length });
+    const dataDir = path.join(tmp, 'old-restored');
+    await restoreFixture(file, dataDir);
+    const restored = MvccStore.open(path.join(memberDir(dataDir), 'kv.db'));
+    try {
+      expect(restored.revision).toBe(4);
+      expect(restored.hashKV().hash).toBe(hash);
+      expect(restored.range({ key: utf8('old/a') }).kvs[0]).toMatchObject({ version: 2, value: utf8('2') });
+    } finally {
+      restored.close();
+    }
   });
 });
