@@ -31,7 +31,8 @@ export class Crc32c {
   }
 }
 
-function pushVarint(out: number[], value: bigint): void {
+/** Appends `value` to `out` as a protobuf varint (an int64 field's encoding). */
+export function appendVarint(out: number[], value: bigint): void {
   // int64 fields encode negatives as their 64-bit two's complement.
   let v = BigInt.asUintN(64, value);
   while (v >= 0x80n) {
@@ -44,14 +45,14 @@ function pushVarint(out: number[], value: bigint): void {
 function pushBytes(out: number[], tag: number, bytes: Uint8Array): void {
   if (bytes.length === 0) return;
   out.push(tag);
-  pushVarint(out, BigInt(bytes.length));
+  appendVarint(out, BigInt(bytes.length));
   for (const b of bytes) out.push(b);
 }
 
 function pushInt(out: number[], tag: number, value: bigint): void {
   if (value === 0n) return;
   out.push(tag);
-  pushVarint(out, value);
+  appendVarint(out, value);
 }
 
 /** mvccpb.KeyValue in protobuf encoding (fields in number order, zero values left out). */

@@ -11,17 +11,8 @@
  * exponential): a damaged or hostile file is a BoltFormatError, never an exception from a buffer
  * read or a loop.
  */
+import { BRANCH, BUCKET_HEADER, BUCKET_LEAF, ELEMENT, LEAF, MAGIC, META_CHECKSUM_OFFSET, PAGE_HEADER, VERSION, fnv64a } from './bolt-layout.js';
 
-/** bbolt's magic number, at the start of each meta page's body. */
-const MAGIC = 0xed0cdaed;
-const VERSION = 2;
-const PAGE_HEADER = 16;
-const ELEMENT = 16;
-const BUCKET_HEADER = 16;
-const META_CHECKSUM_OFFSET = 56;
-const BRANCH = 0x01;
-const LEAF = 0x02;
-const BUCKET_LEAF = 0x01;
 /** Deeper than any B+tree of a file that fits in memory. */
 const MAX_DEPTH = 64;
 
@@ -53,13 +44,6 @@ export function isBoltFile(bytes: Uint8Array): boolean {
   if (bytes.length < PAGE_HEADER + 8) return false;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return view.getUint32(PAGE_HEADER, true) === MAGIC && view.getUint32(PAGE_HEADER + 4, true) === VERSION;
-}
-
-/** 64-bit FNV-1a, bbolt's meta checksum. */
-function fnv64a(bytes: Uint8Array): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-  return h;
 }
 
 export class BoltFile {

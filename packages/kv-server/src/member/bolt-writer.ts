@@ -14,17 +14,9 @@
  * writing a large snapshot keeps serving (Raft's heartbeats and clients' requests).
  */
 import { type FileHandle, open } from 'node:fs/promises';
+import { BRANCH, BUCKET_LEAF, ELEMENT, FREELIST, LEAF, MAGIC, META, PAGE_HEADER, VERSION, fnv64a } from './bolt-layout.js';
 
 const PAGE_SIZE = 4096;
-const PAGE_HEADER = 16;
-const ELEMENT = 16;
-const MAGIC = 0xed0cdaed;
-const VERSION = 2;
-const BRANCH = 0x01;
-const LEAF = 0x02;
-const META = 0x04;
-const FREELIST = 0x10;
-const BUCKET_LEAF = 0x01;
 const FREELIST_PAGE = 2;
 /** How long a slice of work may hold the event loop before it yields, in ms. */
 const SLICE_MS = 4;
@@ -34,13 +26,6 @@ const CLOCK_EVERY = 32;
 const FLUSH_BYTES = 1 << 20;
 /** A page's element count is a uint16. */
 const MAX_ELEMENTS = 0xffff;
-
-/** 64-bit FNV-1a, bbolt's meta checksum. */
-function fnv64a(bytes: Uint8Array): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-  return h;
-}
 
 interface Element {
   readonly key: Uint8Array;

@@ -11,7 +11,7 @@
  * (members, alarms, auth) are the old cluster's and do not carry over: a restore writes the new
  * membership, and etcd creates the rest when it starts.
  */
-import { Crc32c, type ImportedHistory, type ImportedRevision, marshalKeyValue } from '@pontoon/kv';
+import { Crc32c, type ImportedHistory, type ImportedRevision, appendVarint, marshalKeyValue } from '@pontoon/kv';
 import { BoltFile, BoltFormatError } from './bolt-file.js';
 import { BoltWriter } from './bolt-writer.js';
 
@@ -183,22 +183,13 @@ function int64Bytes(v: bigint): Uint8Array {
   return out;
 }
 
-function pushVarint(out: number[], value: bigint): void {
-  let v = BigInt.asUintN(64, value);
-  while (v >= 0x80n) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-}
-
 /** leasepb.Lease with ID and TTL (a RemainingTTL of 0 means the full TTL, and is left out). */
 function encodeLease(id: bigint, ttl: number): Uint8Array {
   const out: number[] = [0x08];
-  pushVarint(out, id);
+  appendVarint(out, id);
   if (ttl !== 0) {
     out.push(0x10);
-    pushVarint(out, BigInt(ttl));
+    appendVarint(out, BigInt(ttl));
   }
   return Uint8Array.from(out);
 }
