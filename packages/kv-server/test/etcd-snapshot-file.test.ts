@@ -16,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../src/cli/command-line.js';
 import { SnapshotFileError } from '../src/errors.js';
 import { BoltFile, BoltFormatError, isBoltFile } from '../src/member/bolt-file.js';
+import { BoltWriter } from '../src/member/bolt-writer.js';
 import { etcdBackendHistory, etcdBackendStatus } from '../src/member/etcd-backend-file.js';
 import { memberDir } from '../src/member/member-identity.js';
 import { formatSnapshotStatus, humanizeBytes, restoreSnapshot, snapshotStatus } from '../src/member/snapshot-file.js';
@@ -116,6 +117,25 @@ describe('etcd snapshot files', () => {
     expect(err).toBeInstanceOf(SnapshotFileError);
     expect((err as Error).message).toMatch(/^.*damaged etcd snapshot: the meta page at offset 0 fails its checksum$/);
     expect(fs.existsSync(path.join(tmp, 'damaged'))).toBe(false);
+  });
+
+  it('refuses to restore a snapshot of an etcd with auth enabled (its access control would be lost), restores one with auth disabled', async () => {
+    const withAuth = async (flag: number): Promise<string> => {
+      const file = path.join(tmp, `auth-${flag}.db`);
+      const writer = await BoltWriter.create(file);
+      await writer.bucket('auth', [{ key: Buffer.from('authEnabled'), value: Buffer.from([flag]) }]);
+      await writer.bucket('key', []);
+      await writer.bucket('meta', []);
+      await writer.finish();
+      const db = fs.readFileSync(file);
+      fs.writeFileSync(file, Buffer.concat([db, createHash('sha256').update(db).digest()]));
+      return file;
+    };
+    const enabled = await withAuth(1);
+    await expect(restoreFixture(enabled, path.join(tmp, 'auth-on'))).rejects.toThrow('etcd had authentication enabled');
+    expect(fs.existsSync(path.join(tmp, 'auth-on'))).toBe(false);
+    await restoreFixture(await withAuth(0), path.join(tmp, 'auth-off'));
+    expect(fs.existsSync(path.join(memberDir(path.join(tmp, 'auth-off')), 'kv.db'))).toBe(true);
   });
 
   it('reads either meta page when the other is damaged (etcd writes both), and neither when both are', () => {

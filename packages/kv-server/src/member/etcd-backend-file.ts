@@ -68,6 +68,17 @@ export function etcdBackendHistory(bolt: BoltFile): ImportedHistory {
   return { revisions: revisionsOf(stored), compactRevision: Math.max(finished, scheduled), leases };
 }
 
+/**
+ * Whether etcd had authentication enabled (bucket `auth`, key `authEnabled` = 1). pontoon-kv does
+ * not serve auth yet, so a restore of such a file would drop its access control without a word.
+ */
+export function etcdAuthEnabled(bolt: BoltFile): boolean {
+  for (const { key, value } of bolt.entries('auth') ?? []) {
+    if (Buffer.from(key).toString('latin1') === 'authEnabled') return value.length === 1 && value[0] === 1;
+  }
+  return false;
+}
+
 function* revisionsOf(stored: Iterable<{ key: Uint8Array; value: Uint8Array }>): Generator<ImportedRevision> {
   for (const { key, value } of stored) {
     const { main, sub, tombstone } = revisionOf(key);

@@ -28,7 +28,7 @@ import { SnapshotFileError } from '../errors.js';
 import { formatMemberId } from '../member-id.js';
 import { raftIdOfMemberId as raftIdOf } from '../server/etcd-ids.js';
 import { BoltFile, BoltFormatError, isBoltFile } from './bolt-file.js';
-import { etcdBackendHistory, etcdBackendStatus } from './etcd-backend-file.js';
+import { etcdAuthEnabled, etcdBackendHistory, etcdBackendStatus } from './etcd-backend-file.js';
 import { memberDir, writeMemberIdentity } from './member-identity.js';
 
 const SHA256_BYTES = 32;
@@ -147,7 +147,16 @@ export async function restoreSnapshot(args: SnapshotRestoreArgs, log: (line: str
   const fromEtcd = isBoltFile(db);
   try {
     if (fromEtcd) {
-      const history = etcdFile(args.file, (bolt) => etcdBackendHistory(bolt), db);
+      const history = etcdFile(
+        args.file,
+        (bolt) => {
+          if (etcdAuthEnabled(bolt)) {
+            throw new SnapshotFileError(args.file, 'etcd had authentication enabled (auth enable); pontoon-kv does not serve users and roles yet, and would serve every key to every client: disable auth on the etcd cluster (etcdctl auth disable) and save again to move it');
+          }
+          return etcdBackendHistory(bolt);
+        },
+        db,
+      );
       const store = MvccStore.open(file);
       try {
         store.importHistory(history);
