@@ -17,7 +17,7 @@ import { parseCommandLine } from '../src/cli/command-line.js';
 import { SnapshotFileError } from '../src/errors.js';
 import { BoltFile, BoltFormatError, isBoltFile } from '../src/member/bolt-file.js';
 import { BoltWriter } from '../src/member/bolt-writer.js';
-import { etcdBackendHistory, etcdBackendStatus } from '../src/member/etcd-backend-file.js';
+import { etcdBackendHistory, etcdBackendStatus, writeEtcdBackend } from '../src/member/etcd-backend-file.js';
 import { memberDir } from '../src/member/member-identity.js';
 import { formatSnapshotStatus, humanizeBytes, restoreSnapshot, snapshotStatus } from '../src/member/snapshot-file.js';
 
@@ -136,6 +136,33 @@ describe('etcd snapshot files', () => {
     expect(fs.existsSync(path.join(tmp, 'auth-on'))).toBe(false);
     await restoreFixture(await withAuth(0), path.join(tmp, 'auth-off'));
     expect(fs.existsSync(path.join(memberDir(path.join(tmp, 'auth-off')), 'kv.db'))).toBe(true);
+  });
+
+  it('writes a store as etcd 3.4 would hold it: a delete at exactly the compact revision is left out, the HashKV kept', async () => {
+    const store = MvccStore.open(':memory:');
+    const file = path.join(tmp, 'export.db');
+    try {
+      store.transaction(() => {
+        store.put({ key: utf8('k'), value: utf8('v1') });
+        store.deleteRange({ key: utf8('k') });
+        store.put({ key: utf8('other'), value: utf8('x') });
+        store.deleteRange({ key: utf8('other') });
+        store.compact({ revision: 3 });
+      });
+      await writeEtcdBackend(file, store.exportHistory(), 0);
+      const history = etcdBackendHistory(new BoltFile(fs.readFileSync(file)));
+      const rows = [...history.revisions];
+      expect(rows.map((r) => `${r.main}${r.tombstone ? 't' : ''}`)).toEqual(['4', '5t']);
+      const copy = MvccStore.open(':memory:');
+      try {
+        copy.importHistory({ ...history, revisions: rows });
+        expect(copy.hashKV()).toEqual(store.hashKV());
+      } finally {
+        copy.close();
+      }
+    } finally {
+      store.close();
+    }
   });
 
   it('reads either meta page when the other is damaged (etcd writes both), and neither when both are', () => {

@@ -2,7 +2,8 @@
  * HashKV as etcd 3.4 computes it (mvcc store.HashByRev): CRC-32C (Castagnoli) over the bucket
  * name "key", then, in revision order, each stored change's revision bytes and its KeyValue in
  * protobuf encoding; changes at or below the compact revision count only if a compaction at the
- * hashed revision would keep them. Members with the same history hash the same.
+ * hashed revision would keep them. Members with the same history hash the same, and the same as
+ * an etcd 3.4 with that history.
  */
 import type { KeyIndex } from './key-index.js';
 import { revisionBytes, revisionId } from './revision.js';
@@ -75,6 +76,10 @@ export function hashByRev(rev: number, compactRev: number, keyIndexes: readonly 
   const h = new Crc32c().update(Buffer.from('key'));
   for (const row of rows) {
     if (row.main > rev) continue;
+    // A delete at exactly the compact revision: compaction keeps it here (as etcd 3.5 does, so
+    // that a watch from the compact revision still sees the delete), where etcd 3.4 removed it.
+    // Hashed as 3.4 would have it: absent.
+    if (row.tombstone && row.main === compactRev) continue;
     if (row.main < lower && keep.size > 0 && !keep.has(revisionId(row))) continue;
     // A tombstone is stored as a KeyValue with the key alone.
     const kv: KeyValue = row.tombstone ? { key: row.kv.key, createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n } : row.kv;
