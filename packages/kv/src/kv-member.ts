@@ -429,8 +429,9 @@ export class KvMember {
   }
 
   /**
-   * A consistent point-in-time copy of this member's store, streamed in chunks (etcd's
-   * Maintenance.Snapshot). Close it when done: the copy is a temporary file.
+   * A consistent point-in-time copy of this member's store (its SQLite file), streamed in chunks:
+   * what Raft sends a follower that is too far behind. (pontoon-kv's Maintenance.Snapshot writes
+   * etcd's format from openHistory instead.) Close it when done: the copy is a temporary file.
    */
   openSnapshot(): Promise<KvSnapshotSource> {
     this.checkOpen();

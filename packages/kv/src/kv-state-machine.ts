@@ -265,10 +265,6 @@ export class KvStateMachine {
   }
 
   /**
-   * A point-in-time copy of the database (`VACUUM INTO` a temporary file beside it), whose
-   * position is read from the copy's own meta row. Applies may continue while it is streamed.
-   */
-  /**
    * The committed store's whole history as of now, read through a second connection's read
    * transaction (SQLite's WAL keeps that snapshot while the member goes on writing), with no copy
    * of the file and nothing that blocks the event loop for the size of the store. Close it when
@@ -307,6 +303,10 @@ export class KvStateMachine {
     return `${this.file}${COPY}${process.pid}-${tag}-${++fileSeq}`;
   }
 
+  /**
+   * A point-in-time copy of the database (`VACUUM INTO` a temporary file beside it), whose
+   * position is read from the copy's own meta row. Applies may continue while it is streamed.
+   */
   async openSnapshot(): Promise<KvSnapshotSource> {
     const store = this.store;
     const copy = `${this.file}${COPY}${process.pid}-${++fileSeq}`;
