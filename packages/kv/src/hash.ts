@@ -68,6 +68,16 @@ export function marshalKeyValue(kv: KeyValue): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/**
+ * Whether etcd 3.4 would no longer store this change: a delete at exactly the compact revision.
+ * The store's compaction keeps it (as etcd 3.5 does, so that a watch from the compact revision
+ * still gets the delete); what must equal etcd 3.4 (HashKV, snapshots in etcd's format) leaves
+ * it out.
+ */
+export function droppedByEtcd34Compaction(change: { readonly main: number; readonly tombstone: boolean }, compactRevision: number): boolean {
+  return change.tombstone && change.main === compactRevision;
+}
+
 /** The hash of the store at `rev` given its key indexes and its rows up to `rev`. */
 export function hashByRev(rev: number, compactRev: number, keyIndexes: readonly KeyIndex[], rows: Iterable<RevisionRow>): number {
   const keep = new Set<string>();
@@ -76,10 +86,7 @@ export function hashByRev(rev: number, compactRev: number, keyIndexes: readonly 
   const h = new Crc32c().update(Buffer.from('key'));
   for (const row of rows) {
     if (row.main > rev) continue;
-    // A delete at exactly the compact revision: compaction keeps it here (as etcd 3.5 does, so
-    // that a watch from the compact revision still sees the delete), where etcd 3.4 removed it.
-    // Hashed as 3.4 would have it: absent.
-    if (row.tombstone && row.main === compactRev) continue;
+    if (droppedByEtcd34Compaction(row, compactRev)) continue;
     if (row.main < lower && keep.size > 0 && !keep.has(revisionId(row))) continue;
     // A tombstone is stored as a KeyValue with the key alone.
     const kv: KeyValue = row.tombstone ? { key: row.kv.key, createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n } : row.kv;

@@ -4,7 +4,7 @@
  */
 export { MvccStore, MAX_LEASE_TTL, DEFAULT_MIN_LEASE_TTL } from './mvcc-store.js';
 export type { ImportedHistory, ImportedRevision } from './store-import.js';
-export { Crc32c, appendVarint, marshalKeyValue } from './hash.js';
+export { Crc32c, appendVarint, droppedByEtcd34Compaction, marshalKeyValue } from './hash.js';
 export type { MvccStoreOptions, ChangesListener, Change } from './mvcc-store.js';
 export { KvStateMachine, StagedSnapshotMissingError } from './kv-state-machine.js';
 export type { KvApplyResult, KvResponse, KvLogPosition, KvSnapshotSource, KvSnapshotSink, KvStateMachineOptions } from './kv-state-machine.js';

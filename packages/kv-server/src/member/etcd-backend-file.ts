@@ -11,7 +11,7 @@
  * (members, alarms, auth) are the old cluster's and do not carry over: a restore writes the new
  * membership, and etcd creates the rest when it starts.
  */
-import { Crc32c, type ImportedHistory, type ImportedRevision, appendVarint, marshalKeyValue } from '@pontoon/kv';
+import { Crc32c, type ImportedHistory, type ImportedRevision, appendVarint, droppedByEtcd34Compaction, marshalKeyValue } from '@pontoon/kv';
 import { BoltFile, BoltFormatError } from './bolt-file.js';
 import { BoltWriter } from './bolt-writer.js';
 
@@ -215,10 +215,8 @@ export async function writeEtcdBackend(file: string, history: ImportedHistory, a
     await writer.bucket('key', {
       *[Symbol.iterator]() {
         for (const r of history.revisions) {
-          // A delete at exactly the compact revision is kept by pontoon-kv's compaction (as etcd
-          // 3.5 keeps it) but not by etcd 3.4's: written as 3.4 has it, so that the restored
-          // etcd's HashKV is the one pontoon-kv answers.
-          if (r.tombstone && r.main === history.compactRevision) continue;
+          // Written as etcd 3.4 holds it, so that the restored etcd's HashKV is pontoon-kv's.
+          if (droppedByEtcd34Compaction(r, history.compactRevision)) continue;
           const kv = r.tombstone
             ? { key: r.key, createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0n }
             : { key: r.key, createRevision: r.createRevision, modRevision: r.main, version: r.version, value: r.value, lease: r.lease };

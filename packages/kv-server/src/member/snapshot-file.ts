@@ -147,16 +147,11 @@ export async function restoreSnapshot(args: SnapshotRestoreArgs, log: (line: str
   const fromEtcd = isBoltFile(db);
   try {
     if (fromEtcd) {
-      const history = etcdFile(
-        args.file,
-        (bolt) => {
-          if (etcdAuthEnabled(bolt)) {
-            throw new SnapshotFileError(args.file, 'etcd had authentication enabled (auth enable); pontoon-kv does not serve users and roles yet, and would serve every key to every client: disable auth on the etcd cluster (etcdctl auth disable) and save again to move it');
-          }
-          return etcdBackendHistory(bolt);
-        },
-        db,
-      );
+      const bolt = new BoltFile(db);
+      if (etcdAuthEnabled(bolt)) {
+        throw new SnapshotFileError(args.file, 'etcd had authentication enabled (auth enable); pontoon-kv does not serve users and roles yet, and would serve every key to every client: disable auth on the etcd cluster (etcdctl auth disable) and save again to move it');
+      }
+      const history = etcdBackendHistory(bolt);
       const store = MvccStore.open(file);
       try {
         store.importHistory(history);
@@ -182,7 +177,7 @@ export async function restoreSnapshot(args: SnapshotRestoreArgs, log: (line: str
   } catch (err) {
     await rm(args.dataDir, { recursive: true, force: true });
     if (err instanceof SnapshotFileError) throw err;
-    // The history is read as it is imported: damage found on the way surfaces here.
+    // The history is read as it is imported: damage found on the way surfaces here too.
     if (err instanceof BoltFormatError) throw new SnapshotFileError(args.file, `damaged etcd snapshot: ${err.message}`);
     throw new SnapshotFileError(args.file, (err as Error).message);
   }
