@@ -6,6 +6,7 @@ import path from 'node:path';
 import { EtcdStartError } from '../errors.js';
 import { etcdBinary } from './etcd-binary.js';
 import { freePort } from './free-port.js';
+import { killOnExit } from './kill-on-exit.js';
 
 /** One member of a reference etcd cluster. */
 export interface EtcdMember {
@@ -56,10 +57,6 @@ export interface EtcdCluster {
 
 const STOP_GRACE_MS = 10_000;
 const START_ATTEMPTS = 3;
-
-/** Processes still running, killed if the test process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 /**
  * Starts a reference etcd 3.4 cluster (1 or 3 members) on free 127.0.0.1 ports in temporary
@@ -146,8 +143,7 @@ function spawnMember(
   // A clean environment: ETCD_* variables of the caller would change the member's config.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD')));
   const child = spawn(binary, flags, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  installExitHook();
-  live.add(child);
+  killOnExit(child);
   const log: string[] = [];
   const keep = (chunk: Buffer): void => {
     log.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
@@ -159,13 +155,11 @@ function spawnMember(
   member.exited = new Promise((resolve) => {
     child.once('exit', () => {
       member.running = false;
-      live.delete(child);
       resolve();
     });
     child.once('error', (e) => {
       log.push(`spawn error: ${e.message}`);
       member.running = false;
-      live.delete(child);
       resolve();
     });
   });
@@ -235,14 +229,5 @@ export function isHealthy(clientUrl: string): Promise<boolean> {
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
-  });
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // A test process that dies without stop() must not leave etcd members behind.
-  process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
   });
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
+import { killOnExit } from './kill-on-exit.js';
 
 /**
  * The `pontoon-kv` command. Installed from npm (this module built, in `dist/src/testing/`): this
@@ -79,6 +80,7 @@ export function startPontoonKv(
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  killOnExit(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => (stderr += d));
