@@ -23,6 +23,7 @@ import { stateMachineSuite } from './state-machine/index.js';
 import { snapshotTransferSuite } from './snapshot-transfer/index.js';
 import { kvStoreSuite } from './kv-store/index.js';
 import { kvSuite } from './kv/index.js';
+import { kvAbSuite } from './kv-ab/index.js';
 import { renderHtmlReport } from './lib/html-report.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { writeHtml, writeResults } from './lib/results.js';
@@ -42,6 +43,7 @@ const SUITES: readonly Suite[] = [
   peersSuite,
   snapshotTransferSuite,
   kvSuite,
+  kvAbSuite,
 ];
 
 const DEFAULTS: SuiteOptions = { runs: 5, durationMs: 1000, warmupRuns: 1, filter: undefined };

@@ -52,6 +52,11 @@ export interface PontoonKvClusterOptions {
   readonly scheme?: 'http' | 'https' | undefined;
   /** Where the data directories go (default: a new temporary directory). */
   readonly dir?: string | undefined;
+  /**
+   * The `pontoon-kv` command to run (default {@link PONTOON_KV_BIN}): another build's, to
+   * compare two builds side by side (bench/kv-ab).
+   */
+  readonly command?: string | undefined;
 }
 
 export interface PontoonKvCluster {
@@ -73,9 +78,9 @@ const STOP_GRACE_MS = 15_000;
 /** Starts one pontoon-kv process with `flags` and resolves once it logged its readiness. */
 export function startPontoonKv(
   flags: readonly string[],
-  options: { cwd?: string | undefined; readyTimeoutMs?: number | undefined; env?: NodeJS.ProcessEnv | undefined } = {},
+  options: { cwd?: string | undefined; readyTimeoutMs?: number | undefined; env?: NodeJS.ProcessEnv | undefined; command?: string | undefined } = {},
 ): Promise<{ process: ChildProcess; log: () => string }> {
-  const child = spawn(PONTOON_KV_BIN, [...flags], {
+  const child = spawn(options.command ?? PONTOON_KV_BIN, [...flags], {
     cwd: options.cwd ?? os.tmpdir(),
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -162,7 +167,7 @@ async function startOnFreshPorts(options: PontoonKvClusterOptions): Promise<Pont
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
   const start = async (i: number): Promise<void> => {
     const m = members[i]!;
-    const started = await startPontoonKv(m.flags, { cwd: dir, readyTimeoutMs });
+    const started = await startPontoonKv(m.flags, { cwd: dir, readyTimeoutMs, command: options.command });
     m.process = started.process;
     m.log = started.log;
   };
