@@ -315,7 +315,8 @@ describe('the MVCC store against a model of etcd 3.4', () => {
       expect(stats.steps).toBeGreaterThan(RUNS * 5);
       expect(stats.errors).toBeGreaterThan(0);
       expect(stats.errors).toBeLessThan(stats.steps / 2);
-      expect(stats.txnsWithWrites).toBeGreaterThan(RUNS / 4);
+      // 30-60 in 120 runs for the seeds looked at: the floor is below that spread's low end.
+      expect(stats.txnsWithWrites).toBeGreaterThan(RUNS / 8);
       expect(stats.compactions).toBeGreaterThan(0);
       expect(stats.revokesWithKeys).toBeGreaterThan(0);
       expect(stats.pastReads).toBeGreaterThan(0);
