@@ -563,6 +563,8 @@ export class KvMember {
    */
   private async write(command: KvCommand, options: CallOptions): Promise<KvResponse> {
     this.checkOpen();
+    // etcd's quota check before proposing, on the serving member's own database size.
+    this.kv.checkQuota(command);
     const data = encodeCommand(command);
     const call = this.deadline(options);
     try {

@@ -16,11 +16,11 @@ import { readdirSync, rmSync } from 'node:fs';
 import { type FileHandle, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type KvCommand, decodeCommand } from './command.js';
-import { InvalidRequestError, KvCorruptionError, StoreClosedError } from './errors.js';
+import { InvalidRequestError, KvCorruptionError, SpaceExceededError, StoreClosedError } from './errors.js';
 import { verifyFile } from './integrity.js';
 import { MvccStore, type MvccStoreOptions } from './mvcc-store.js';
 import type { ImportedHistory } from './store-import.js';
-import { DEFAULT_QUOTA_BYTES, checkQuota } from './quota.js';
+import { DEFAULT_QUOTA_BYTES, checkQuota, quotaAvailable } from './quota.js';
 import type {
   ClusterMetaRequest,
   ClusterMetaResponse,
@@ -50,13 +50,18 @@ export type KvResponse =
 
 /**
  * What one entry's apply produced: the response, or the typed error the command failed with (a
- * failed command changes nothing and is not a failure of the state machine). `undefined` for an
- * entry without a command (a new leader's empty entry, a membership change).
+ * failed command changes nothing and is not a failure of the state machine; the one exception is
+ * SpaceExceededError, which, as in etcd, answers a write that was applied but did not fit the
+ * quota). `undefined` for an entry without a command (a new leader's empty entry, a membership
+ * change).
  */
 export type KvApplyResult = { ok: true; response: KvResponse } | { ok: false; error: PontoonError } | undefined;
 
 export interface KvStateMachineOptions extends MvccStoreOptions {
-  /** Database size at which writes are refused with SpaceExceededError. Default 2 GiB (etcd's). */
+  /**
+   * Database size from which writes are answered with SpaceExceededError (see quota.ts: applied
+   * anyway, as etcd does). Default 2 GiB (etcd's).
+   */
   quotaBytes?: number;
   /** Bytes per snapshot chunk. Default 256 KiB. */
   snapshotChunkBytes?: number;
@@ -162,6 +167,14 @@ export class KvStateMachine {
   }
 
   /**
+   * Throws SpaceExceededError when `command` does not fit in this member's database now: the
+   * check etcd's gRPC layer makes before proposing a put, a txn or a lease grant.
+   */
+  checkQuota(command: KvCommand): void {
+    checkQuota(command, this.sizeBytes(), this.quotaBytes);
+  }
+
+  /**
    * Makes every applied batch durable (RaftNode calls it before compacting its log): with
    * `synchronous: 'normal'` a batch commits without an fsync, and a power failure may lose the
    * last ones, which the log still holds until then.
@@ -188,7 +201,8 @@ export class KvStateMachine {
     }
     try {
       return store.transaction(() => {
-        const results = entries.map((e) => (e.type === EntryType.EntryNormal && e.data.length > 0 ? this.applyCommand(e.data) : undefined));
+        const size: { bytes: number | undefined } = { bytes: undefined };
+        const results = entries.map((e) => (e.type === EntryType.EntryNormal && e.data.length > 0 ? this.applyCommand(e.data, size) : undefined));
         const last = entries[entries.length - 1]!;
         store.setApplied(last.index, last.term);
         return results;
@@ -200,11 +214,16 @@ export class KvStateMachine {
     }
   }
 
-  private applyCommand(data: Uint8Array): KvApplyResult {
+  private applyCommand(data: Uint8Array, size: { bytes: number | undefined }): KvApplyResult {
     try {
       const command = decodeCommand(data);
-      checkQuota(command, this.sizeBytes(), this.quotaBytes);
-      return { ok: true, response: this.dispatch(command) };
+      // etcd's quotaApplierV3: the write is applied whatever the size (so that every member
+      // applies the same writes), and only the answer says it did not fit. The size is read once
+      // per batch, as etcd's backend size changes on commits, not on each write.
+      const fits = quotaAvailable(command, (size.bytes ??= this.sizeBytes()), this.quotaBytes);
+      const response = this.dispatch(command);
+      if (!fits) return { ok: false, error: new SpaceExceededError(this.quotaBytes, size.bytes) };
+      return { ok: true, response };
     } catch (err) {
       // Corruption is not a command's failure: it stops the batch (and the node).
       if (err instanceof PontoonError && !(err instanceof KvCorruptionError)) return { ok: false, error: err };

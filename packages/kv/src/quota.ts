@@ -1,7 +1,12 @@
 /**
- * The database size quota (etcd's backendQuota). A put, a txn with puts or a lease grant is
- * refused with "database space exceeded" when the database size plus its cost would reach the
- * quota; deletes, compactions and revokes still go through, so space can be reclaimed.
+ * The database size quota (etcd's backendQuota). A put, a txn with puts or a lease grant does not
+ * fit when the database size plus its cost would reach the quota; deletes, compactions and
+ * revokes always do, so space can be reclaimed. As in etcd, the member that serves a write
+ * refuses it before proposing when it does not fit there (KvMember), and the apply layer
+ * applies every committed write whatever the size and only answers "database space exceeded"
+ * for one that did not fit (KvStateMachine): each member's file has its own size (a member
+ * restored from a snapshot has a compacted one), so refusing at apply time would make members
+ * differ.
  */
 import { SpaceExceededError } from './errors.js';
 import type { KvCommand } from './command.js';
@@ -37,9 +42,13 @@ export function quotaCost(command: KvCommand): number {
   }
 }
 
-/** Throws SpaceExceededError when `command` may not be applied to a database of `sizeBytes`. */
-export function checkQuota(command: KvCommand, sizeBytes: number, quotaBytes: number): void {
+/** Whether `command` fits: a database of `sizeBytes` plus its cost stays below `quotaBytes`. */
+export function quotaAvailable(command: KvCommand, sizeBytes: number, quotaBytes: number): boolean {
   const cost = quotaCost(command);
-  if (cost === 0) return;
-  if (sizeBytes + cost >= quotaBytes) throw new SpaceExceededError(quotaBytes, sizeBytes);
+  return cost === 0 || sizeBytes + cost < quotaBytes;
+}
+
+/** Throws SpaceExceededError when `command` does not fit (quotaAvailable). */
+export function checkQuota(command: KvCommand, sizeBytes: number, quotaBytes: number): void {
+  if (!quotaAvailable(command, sizeBytes, quotaBytes)) throw new SpaceExceededError(quotaBytes, sizeBytes);
 }

@@ -451,26 +451,78 @@ describe('corruption', () => {
 });
 
 describe('quota', () => {
-  it('answers puts, txns with puts and grants with space exceeded, but lets deletes and compactions through', async () => {
+  it('applies puts, txns with puts and grants that do not fit and answers them with space exceeded, as etcd does; deletes and compactions answer as usual', async () => {
     const sm = await machine('small.db', { quotaBytes: 64 * 1024 });
     let results: KvApplyResult[] = [];
-    for (let i = 0; i < 100 && !results.some((r) => r?.ok === false); i++) {
+    let i = 0;
+    for (; i < 100 && !results.some((r) => r?.ok === false); i++) {
       results = sm.applyBatch(entries(1, put(`k${i}`, 'v'.repeat(2000))));
     }
     const refused = results.find((r) => r?.ok === false) as unknown as { error: SpaceExceededError };
     expect(refused.error).toBeInstanceOf(SpaceExceededError);
     expect(refused.error.etcdMessage).toBe('etcdserver: mvcc: database space exceeded');
+    // Applied all the same (etcd's quotaApplierV3): the answer alone says it did not fit.
+    expect(sm.store.range({ key: utf8(`k${i - 1}`) }).kvs).toHaveLength(1);
     const revision = sm.store.revision;
     const more = sm.applyBatch(
       entries(
         1,
         { op: 'txn', request: { compare: [], success: [{ put: { key: utf8('t'), value: utf8('v') } }], failure: [] } },
-        { op: 'leaseGrant', request: { ttl: 10 } },
+        { op: 'leaseGrant', request: { ttl: 10, id: 77n } },
         { op: 'deleteRange', request: { key: utf8('k0') } },
         { op: 'compact', request: { revision: 2 } },
       ),
     );
     expect(more.map((r) => r?.ok)).toEqual([false, false, true, true]);
-    expect(sm.store.revision).toBe(revision + 1);
+    expect(sm.store.revision).toBe(revision + 2);
+    expect(sm.store.range({ key: utf8('t') }).kvs).toHaveLength(1);
+    expect(sm.store.leases().map((l) => l.id)).toContain(77n);
+  });
+
+  it('refuses a write before it is proposed when it does not fit this database (checkQuota)', async () => {
+    const sm = await machine('tiny.db', { quotaBytes: 64 * 1024 });
+    expect(() => sm.checkQuota(put('a', 'v'.repeat(100)))).not.toThrow();
+    expect(() => sm.checkQuota(put('a', 'v'.repeat(70 * 1024)))).toThrow(SpaceExceededError);
+    // Deletes, compactions and revokes always fit.
+    expect(() => sm.checkQuota({ op: 'deleteRange', request: { key: utf8('a') } })).not.toThrow();
+  });
+
+  it('keeps members that differ in file size applying the same writes: a member restored from a snapshot (a compacted file) and its source', async () => {
+    // The source's file keeps the pages freed by deleting and compacting big values; the copy
+    // a follower installs is compacted, so it is smaller for the same keys.
+    const source = await machine('source.db');
+    for (let k = 0; k < 40; k++) source.applyBatch(entries(1, put(`big/${k}`, 'v'.repeat(8000))));
+    source.applyBatch(entries(1, { op: 'deleteRange', request: { key: utf8('big/'), rangeEnd: utf8('big0') } }));
+    source.applyBatch(entries(1, { op: 'compact', request: { revision: source.store.revision } }));
+    source.sync();
+    const snapshot = await source.openSnapshot();
+    const restored = await machine('restored.db');
+    const sink = await restored.receiveSnapshot(snapshot.position);
+    for await (const chunk of snapshot.chunks()) await sink.write(chunk);
+    await sink.finish();
+    await snapshot.close();
+    await restored.installSnapshot(snapshot.position.index);
+    expect(restored.store.hashKV()).toEqual(source.store.hashKV());
+    const value = 'v'.repeat(1000);
+    const cost = 256 + 'next'.length + value.length;
+    expect(source.sizeBytes()).toBeGreaterThan(restored.sizeBytes() + cost);
+
+    // A quota between the two: the write fits the restored member and not the source.
+    const quotaBytes = source.sizeBytes();
+    const reopen = async (sm: KvStateMachine, name: string): Promise<KvStateMachine> => {
+      sm.close();
+      open.splice(open.indexOf(sm), 1);
+      return machine(name, { quotaBytes });
+    };
+    const a = await reopen(source, 'source.db');
+    const b = await reopen(restored, 'restored.db');
+    const batch = entries(1, put('next', value));
+    const [onA] = a.applyBatch(batch);
+    const [onB] = b.applyBatch(batch);
+    expect(onA).toMatchObject({ ok: false, error: expect.any(SpaceExceededError) });
+    expect(onB?.ok).toBe(true);
+    // Both applied it: the same revision and the same data.
+    expect(a.store.revision).toBe(b.store.revision);
+    expect(a.store.hashKV()).toEqual(b.store.hashKV());
   });
 });
