@@ -59,7 +59,7 @@ import type {
 } from './types.js';
 import { WatchHub, type WatchHubOptions } from './watch-hub.js';
 import type { WatchFilters, Watcher } from './watcher.js';
-import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest, DEFAULT_MAX_TXN_OPS } from './validate.js';
+import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, checkDeleteRequest, checkPutRequest, checkRangeRequest, checkRequestSize, checkTxnRequest } from './validate.js';
 
 /** The Raft settings a member passes to its RaftNode (all but what the member provides itself). */
 export type KvRaftOptions = Omit<RaftNodeOptions, 'id' | 'logStore' | 'transport' | 'stateMachine' | 'initialMembers' | 'join'>;
@@ -187,6 +187,7 @@ export class KvMember {
   private readonly electionTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly maxTxnOps: number;
+  private readonly maxRequestBytes: number;
   private closing: Promise<void> | undefined;
 
   /** Use openKvMember(). */
@@ -200,6 +201,7 @@ export class KvMember {
     this.electionTimeoutMs = this.tickMs * (raft.electionTicks ?? 10);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.maxTxnOps = options.store?.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+    this.maxRequestBytes = options.store?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.lessor = new Lessor({ ...options.lessor, clock: this.clock, onExpired: (ids) => this.revokeExpired(ids) });
     this.lessor.reset(kv.store.leases());
     this.hub = new WatchHub(kv.store, options.watch);
@@ -214,6 +216,9 @@ export class KvMember {
       snapshotInstalled: () => this.lessor.reset(this.kv.store.leases()),
     });
     this.raft = new RaftNode<MemberStateMachine>({
+      // A request within maxRequestBytes is checked here (write()); its encoded command, a little
+      // larger, must not meet RaftNode's own limit (1 MiB by default) first.
+      maxCommandBytes: Math.max(1 << 20, 2 * this.maxRequestBytes + (1 << 20)),
       ...raft,
       id: options.id,
       logStore,
@@ -563,7 +568,10 @@ export class KvMember {
    */
   private async write(command: KvCommand, options: CallOptions): Promise<KvResponse> {
     this.checkOpen();
-    // etcd's quota check before proposing, on the serving member's own database size.
+    // etcd's checks before proposing: the request's size (--max-request-bytes), then the quota
+    // on the serving member's own database size.
+    if (command.op === 'put') checkRequestSize({ put: command.request }, this.maxRequestBytes);
+    else if (command.op === 'txn') checkRequestSize({ txn: command.request }, this.maxRequestBytes);
     this.kv.checkQuota(command);
     const data = encodeCommand(command);
     const call = this.deadline(options);

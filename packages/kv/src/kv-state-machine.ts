@@ -133,7 +133,11 @@ export class KvStateMachine {
    * its position from the meta row. A corrupt file throws KvCorruptionError naming it.
    */
   static async open(file: string, options: KvStateMachineOptions = {}): Promise<KvStateMachine> {
-    const sm = new KvStateMachine(file, MvccStore.open(file, options), options);
+    // The request limits are the proposer's to check (KvMember, as etcd's gRPC layer does):
+    // applied, a committed write must not depend on this member's --max-txn-ops or
+    // --max-request-bytes, which may differ from the member that proposed it.
+    const applyOptions = { ...options, maxTxnOps: Number.MAX_SAFE_INTEGER, maxRequestBytes: Number.MAX_SAFE_INTEGER };
+    const sm = new KvStateMachine(file, MvccStore.open(file, applyOptions), options);
     // Left by an earlier process: its streams and copies died with it, and the copies staged at
     // or below the live position hold nothing it lacks (those above may still be installed).
     sm.removeLeftovers();

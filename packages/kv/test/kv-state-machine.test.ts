@@ -450,6 +450,25 @@ describe('corruption', () => {
   });
 });
 
+describe('request limits', () => {
+  it('are the proposer\'s to check: members with other --max-txn-ops or --max-request-bytes apply the same committed writes', async () => {
+    // A rolling change of the flags: one member allows what another would refuse.
+    const strict = await machine('strict.db', { maxTxnOps: 4, maxRequestBytes: 1024 });
+    const lax = await machine('lax.db', { maxTxnOps: 512, maxRequestBytes: 4 * 1024 * 1024 });
+    const txn: KvCommand = {
+      op: 'txn',
+      request: { compare: [], success: Array.from({ length: 10 }, (_, i) => ({ put: { key: utf8(`t${i}`), value: utf8('v') } })), failure: [] },
+    };
+    const batch = entries(1, txn, put('big', 'v'.repeat(64 * 1024)));
+    const onStrict = strict.applyBatch(batch);
+    const onLax = lax.applyBatch(batch);
+    expect(onStrict.map((r) => r?.ok)).toEqual([true, true]);
+    expect(onLax.map((r) => r?.ok)).toEqual([true, true]);
+    expect(strict.store.revision).toBe(lax.store.revision);
+    expect(strict.store.hashKV()).toEqual(lax.store.hashKV());
+  });
+});
+
 describe('quota', () => {
   it('applies puts, txns with puts and grants that do not fit and answers them with space exceeded, as etcd does; deletes and compactions answer as usual', async () => {
     const sm = await machine('small.db', { quotaBytes: 64 * 1024 });

@@ -191,6 +191,7 @@ export async function startMember(
       },
       store: {
         maxTxnOps: config.maxTxnOps,
+        maxRequestBytes: config.maxRequestBytes,
         // etcd: 0 (or less) leaves its defaults, which are @pontoon/kv's too (100 ms, 10,000).
         ...(config.backendBatchIntervalMs > 0 ? { batchIntervalMs: config.backendBatchIntervalMs } : {}),
         ...(config.backendBatchLimit > 0 ? { batchLimit: config.backendBatchLimit } : {}),
