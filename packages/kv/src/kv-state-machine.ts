@@ -20,7 +20,7 @@ import { InvalidRequestError, KvCorruptionError, SpaceExceededError, StoreClosed
 import { verifyFile } from './integrity.js';
 import { MvccStore, type MvccStoreOptions } from './mvcc-store.js';
 import type { ImportedHistory } from './store-import.js';
-import { DEFAULT_QUOTA_BYTES, checkQuota, quotaAvailable } from './quota.js';
+import { DEFAULT_QUOTA_BYTES, checkQuota, quotaAvailable, quotaCost } from './quota.js';
 import type {
   ClusterMetaRequest,
   ClusterMetaResponse,
@@ -175,7 +175,7 @@ export class KvStateMachine {
    * check etcd's gRPC layer makes before proposing a put, a txn or a lease grant.
    */
   checkQuota(command: KvCommand): void {
-    checkQuota(command, this.sizeBytes(), this.quotaBytes);
+    if (quotaCost(command) > 0) checkQuota(command, this.sizeBytes(), this.quotaBytes);
   }
 
   /**
@@ -224,7 +224,7 @@ export class KvStateMachine {
       // etcd's quotaApplierV3: the write is applied whatever the size (so that every member
       // applies the same writes), and only the answer says it did not fit. The size is read once
       // per batch, as etcd's backend size changes on commits, not on each write.
-      const fits = quotaAvailable(command, (size.bytes ??= this.sizeBytes()), this.quotaBytes);
+      const fits = quotaCost(command) === 0 || quotaAvailable(command, (size.bytes ??= this.sizeBytes()), this.quotaBytes);
       const response = this.dispatch(command);
       if (!fits) return { ok: false, error: new SpaceExceededError(this.quotaBytes, size.bytes) };
       return { ok: true, response };
