@@ -224,9 +224,10 @@ export class KvStateMachine {
       // etcd's quotaApplierV3: the write is applied whatever the size (so that every member
       // applies the same writes), and only the answer says it did not fit. The size is read once
       // per batch, as etcd's backend size changes on commits, not on each write.
-      const fits = quotaCost(command) === 0 || quotaAvailable(command, (size.bytes ??= this.sizeBytes()), this.quotaBytes);
+      const bytes = quotaCost(command) === 0 ? undefined : (size.bytes ??= this.sizeBytes());
+      const fits = bytes === undefined || quotaAvailable(command, bytes, this.quotaBytes);
       const response = this.dispatch(command);
-      if (!fits) return { ok: false, error: new SpaceExceededError(this.quotaBytes, size.bytes) };
+      if (bytes !== undefined && !fits) return { ok: false, error: new SpaceExceededError(this.quotaBytes, bytes) };
       return { ok: true, response };
     } catch (err) {
       // Corruption is not a command's failure: it stops the batch (and the node).
