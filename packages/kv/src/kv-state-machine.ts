@@ -16,11 +16,11 @@ import { readdirSync, rmSync } from 'node:fs';
 import { type FileHandle, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type KvCommand, decodeCommand } from './command.js';
-import { InvalidRequestError, KvCorruptionError, SpaceExceededError, StoreClosedError } from './errors.js';
+import { InvalidRequestError, KvCorruptionError, StoreClosedError } from './errors.js';
 import { verifyFile } from './integrity.js';
 import { MvccStore, type MvccStoreOptions } from './mvcc-store.js';
 import type { ImportedHistory } from './store-import.js';
-import { DEFAULT_QUOTA_BYTES, checkQuota, quotaAvailable, quotaCost } from './quota.js';
+import { DEFAULT_QUOTA_BYTES, quotaExceeded } from './quota.js';
 import type {
   ClusterMetaRequest,
   ClusterMetaResponse,
@@ -175,7 +175,8 @@ export class KvStateMachine {
    * check etcd's gRPC layer makes before proposing a put, a txn or a lease grant.
    */
   checkQuota(command: KvCommand): void {
-    if (quotaCost(command) > 0) checkQuota(command, this.sizeBytes(), this.quotaBytes);
+    const exceeded = quotaExceeded(command, () => this.sizeBytes(), this.quotaBytes);
+    if (exceeded !== undefined) throw exceeded;
   }
 
   /**
@@ -224,11 +225,9 @@ export class KvStateMachine {
       // etcd's quotaApplierV3: the write is applied whatever the size (so that every member
       // applies the same writes), and only the answer says it did not fit. The size is read once
       // per batch, as etcd's backend size changes on commits, not on each write.
-      const bytes = quotaCost(command) === 0 ? undefined : (size.bytes ??= this.sizeBytes());
-      const fits = bytes === undefined || quotaAvailable(command, bytes, this.quotaBytes);
+      const exceeded = quotaExceeded(command, () => (size.bytes ??= this.sizeBytes()), this.quotaBytes);
       const response = this.dispatch(command);
-      if (bytes !== undefined && !fits) return { ok: false, error: new SpaceExceededError(this.quotaBytes, bytes) };
-      return { ok: true, response };
+      return exceeded === undefined ? { ok: true, response } : { ok: false, error: exceeded };
     } catch (err) {
       // Corruption is not a command's failure: it stops the batch (and the node).
       if (err instanceof PontoonError && !(err instanceof KvCorruptionError)) return { ok: false, error: err };

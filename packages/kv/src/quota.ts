@@ -42,13 +42,13 @@ export function quotaCost(command: KvCommand): number {
   }
 }
 
-/** Whether `command` fits: a database of `sizeBytes` plus its cost stays below `quotaBytes`. */
-export function quotaAvailable(command: KvCommand, sizeBytes: number, quotaBytes: number): boolean {
+/**
+ * The error that answers `command` when it does not fit a database of the size `sizeBytes()`
+ * gives (read only for a command the quota applies to); undefined when it fits.
+ */
+export function quotaExceeded(command: KvCommand, sizeBytes: () => number, quotaBytes: number): SpaceExceededError | undefined {
   const cost = quotaCost(command);
-  return cost === 0 || sizeBytes + cost < quotaBytes;
-}
-
-/** Throws SpaceExceededError when `command` does not fit (quotaAvailable). */
-export function checkQuota(command: KvCommand, sizeBytes: number, quotaBytes: number): void {
-  if (!quotaAvailable(command, sizeBytes, quotaBytes)) throw new SpaceExceededError(quotaBytes, sizeBytes);
+  if (cost === 0) return undefined;
+  const size = sizeBytes();
+  return size + cost < quotaBytes ? undefined : new SpaceExceededError(quotaBytes, size);
 }
