@@ -153,7 +153,7 @@ export const ETCD_FLAGS: readonly EtcdFlagSpec[] = [
   flag('auth-token', 'string', 'simple', I, 'etcd\'s auth tokens (auth is not served yet)'),
   flag('bcrypt-cost', 'uint', '10', I, 'etcd\'s password hashing cost (auth is not served yet)'),
   flag('auth-token-ttl', 'uint', '300', I, 'etcd\'s auth token lifetime (auth is not served yet)'),
-  flag('enable-grpc-gateway', 'bool', 'true', I, 'etcd\'s HTTP/JSON gateway, which pontoon-kv does not serve'),
+  flag('enable-grpc-gateway', 'bool', 'true', S, 'Serve etcd\'s JSON API (/v3/...) on the client URLs.'),
   flag('experimental-initial-corrupt-check', 'bool', 'false', I, 'etcd\'s bbolt corruption check (pontoon-kv checksums every entry)'),
   flag('experimental-corrupt-check-time', 'duration', '0s', I, 'etcd\'s periodic corruption check'),
   flag('experimental-enable-v2v3', 'string', '', U, 'the etcd v2 API emulated on v3'),

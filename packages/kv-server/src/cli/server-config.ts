@@ -54,6 +54,8 @@ export interface EtcdServerConfig {
   readonly forceNewCluster: boolean;
   /** etcd's --strict-reconfig-check: refuse membership changes that risk the quorum. */
   readonly strictReconfigCheck: boolean;
+  /** etcd's --enable-grpc-gateway: the JSON API under /v3/ on the client URLs. */
+  readonly enableGrpcGateway: boolean;
   readonly clientTls: TlsFlags;
   readonly peerTls: TlsFlags;
   readonly logger: 'zap' | 'capnslog';
@@ -182,6 +184,7 @@ export function resolveServerConfig(args: EtcdArgs): EtcdServerConfig {
     backendBatchLimit: Number(parseGoInt(raw('backend-batch-limit'))),
     forceNewCluster: bool('force-new-cluster'),
     strictReconfigCheck: bool('strict-reconfig-check'),
+    enableGrpcGateway: bool('enable-grpc-gateway'),
     clientTls: {
       certFile: raw('cert-file'),
       keyFile: raw('key-file'),

@@ -24,7 +24,7 @@ export interface ClientPortOptions {
   /** The gRPC server, taking connections accepted here (TLS already terminated). */
   readonly grpc: { injectConnection(connection: Duplex): void };
   readonly tls?: TlsMaterial;
-  /** Answers `/health`, `/metrics`, `/version`. */
+  /** Answers HTTP/1.1: the JSON gateway, `/health`, `/metrics`, `/version`. */
   readonly http: http.RequestListener;
 }
 
@@ -35,7 +35,9 @@ export class ClientPort {
   private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly options: ClientPortOptions) {
-    this.httpServer = http.createServer(options.http);
+    // No limit on how long a request body may take: a gateway watch streams its requests in
+    // the body for as long as it watches (etcd's Go server sets none either).
+    this.httpServer = http.createServer({ requestTimeout: 0 }, options.http);
   }
 
   async listen(): Promise<void> {

@@ -7,7 +7,10 @@ import type { EtcdServerConfig } from '../cli/server-config.js';
 import { formatMemberId } from '../member-id.js';
 import { ETCD_VERSION } from '../server/maintenance-service.js';
 import { startEtcdGrpcServer, type EtcdGrpcServer } from '../server/etcd-grpc-server.js';
+import { GrpcGateway } from '../gateway/grpc-gateway.js';
+import { loadEtcdProtos } from '../etcd-protos.js';
 import { ClientPort } from './client-port.js';
+import { clientHttpHandler } from './client-http.js';
 import type { EtcdLog } from './etcd-log.js';
 import { hostPortOf } from './member-directory.js';
 import { memberDir, type MemberIdentity } from './member-identity.js';
@@ -36,12 +39,14 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
   const started = await startMember(config, log, peerTls, metrics.raft);
   const { member, ids, identity, self, leaderProgress, contactView } = started;
   let grpc: EtcdGrpcServer | undefined;
+  let gateway: GrpcGateway | undefined;
   const ports: ClientPort[] = [];
   const metricsServers: http.Server[] = [];
   const stopping = new AbortController();
   const close = async (): Promise<void> => {
     stopping.abort();
     await Promise.all(ports.map((p) => p.close()));
+    gateway?.close();
     await Promise.all(metricsServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await grpc?.close();
     await started.close();
@@ -60,9 +65,18 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
     });
     metrics.observe(member, memberDir(config.dataDir));
     const handler = operationalHandler(member, metrics.registry);
+    const server = grpc;
+    if (config.enableGrpcGateway) {
+      gateway = new GrpcGateway({
+        packageDefinition: loadEtcdProtos().packageDefinition,
+        inject: (connection) => server.injectConnection(connection),
+        maxRequestBytes: config.maxRequestBytes,
+      });
+    }
+    const clientHttp = clientHttpHandler(gateway, handler);
     for (const url of config.listenClientUrls) {
       const { host, port } = hostPortOf(url);
-      const p = new ClientPort({ host, port, grpc, ...(clientTls === undefined ? {} : { tls: clientTls }), http: handler });
+      const p = new ClientPort({ host, port, grpc, ...(clientTls === undefined ? {} : { tls: clientTls }), http: clientHttp });
       await p.listen();
       ports.push(p);
     }
