@@ -1,0 +1,261 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type EtcdCluster,
+  type PontoonKvCluster,
+  startEtcdCluster,
+  startPontoonKv,
+  startPontoonKvCluster,
+  freePort,
+} from '../src/testing/index.js';
+
+/**
+ * The JSON gateway against etcd 3.4's: the same script of HTTP requests to a real etcd and to
+ * pontoon-kv, each answer (status, content type, body) compared after the parts that differ by
+ * design are masked (cluster and member ids, terms, remaining lease TTLs). The script covers
+ * the KV, Lease, Lock and Election calls, the streams (Watch, LeaseKeepAlive) and the ways a
+ * request can be wrong: JSON that does not parse, values a field cannot take, base64 that is
+ * not, wrong methods and paths.
+ */
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/** What one request answered, as text to compare. */
+interface Answer {
+  readonly step: string;
+  readonly status: number;
+  readonly contentType: string | null;
+  readonly body: string;
+}
+
+function mask(text: string): string {
+  return text
+    .replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"X"')
+    .replace(/"TTL":"\d+"/g, '"TTL":"X"');
+}
+
+async function request(base: string, step: string, path: string, body: string, method = 'POST'): Promise<Answer> {
+  const res = await fetch(`${base}${path}`, { method, body: method === 'GET' ? undefined : body, signal: AbortSignal.timeout(10_000) });
+  return { step, status: res.status, contentType: res.headers.get('content-type'), body: mask(await res.text()) };
+}
+
+/**
+ * A stream's first `lines` lines (then the request is aborted), or all of them if it ends
+ * first; `during` runs once the stream has answered all but the last.
+ */
+async function stream(base: string, step: string, path: string, body: string, lines: number, during?: () => Promise<void>): Promise<Answer> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 20_000);
+  try {
+    const res = await fetch(`${base}${path}`, { method: 'POST', body, signal: abort.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    let ran = false;
+    for (;;) {
+      if (text.split('\n').length - 1 >= lines) break;
+      // A stream still open after 5 s is compared as open.
+      const next = await Promise.race([reader.read(), new Promise<'open'>((r) => setTimeout(() => r('open'), 5_000).unref())]);
+      if (next === 'open') {
+        text += '[still open]';
+        break;
+      }
+      const { done, value } = next;
+      if (done) break;
+      text += Buffer.from(value).toString();
+      if (!ran && during !== undefined && text.split('\n').length - 1 >= lines - 1) {
+        ran = true;
+        await during();
+      }
+    }
+    abort.abort();
+    return { step, status: res.status, contentType: res.headers.get('content-type'), body: mask(text) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function script(base: string): Promise<Answer[]> {
+  const out: Answer[] = [];
+  const r = async (step: string, path: string, body: string, method?: string): Promise<void> => {
+    out.push(await request(base, step, path, body, method));
+  };
+  // KV.
+  await r('put', '/v3/kv/put', JSON.stringify({ key: b64('foo'), value: b64('bar') }));
+  await r('put prev_kv', '/v3/kv/put', JSON.stringify({ key: b64('foo'), value: b64('baz'), prev_kv: true }));
+  await r('put camelCase', '/v3/kv/put', JSON.stringify({ key: b64('foo/a'), value: b64('1'), prevKv: true }));
+  await r('put <>&', '/v3/kv/put', JSON.stringify({ key: b64('foo/b'), value: b64('<&>') }));
+  await r('range', '/v3/kv/range', JSON.stringify({ key: b64('foo') }));
+  await r('range prefix sorted', '/v3/kv/range', JSON.stringify({ key: b64('foo'), range_end: b64('fop'), sort_order: 'DESCEND', sort_target: 'MOD' }));
+  await r('range limit as string', '/v3/kv/range', JSON.stringify({ key: b64('foo'), range_end: b64('fop'), limit: '2' }));
+  await r('range keys_only, count_only', '/v3/kv/range', JSON.stringify({ key: b64('foo'), rangeEnd: b64('fop'), keys_only: true }));
+  await r('range count_only', '/v3/kv/range', JSON.stringify({ key: b64('foo'), range_end: b64('fop'), count_only: true }));
+  await r('range at revision 2', '/v3/kv/range', JSON.stringify({ key: b64('foo'), revision: 2, serializable: true }));
+  await r('range enum by number', '/v3/kv/range', JSON.stringify({ key: b64('foo'), range_end: b64('fop'), sort_order: 1, sort_target: 0 }));
+  await r('range camel beats snake', '/v3/kv/range', JSON.stringify({ key: b64('nothing'), range_end: b64('x'), rangeEnd: b64('\0') }));
+  await r('range unknown fields ignored', '/v3/kv/range', JSON.stringify({ key: b64('foo'), bogus: [1, { a: 2 }] }));
+  await r('range null fields', '/v3/kv/range', JSON.stringify({ key: b64('foo'), range_end: null, limit: null }));
+  await r('v3beta', '/v3beta/kv/range', JSON.stringify({ key: b64('foo') }));
+  await r('txn', '/v3/kv/txn', JSON.stringify({
+    compare: [{ key: b64('foo'), result: 'EQUAL', target: 'VALUE', value: b64('baz') }],
+    success: [{ request_put: { key: b64('t'), value: b64('1') } }, { request_range: { key: b64('foo') } }],
+    failure: [{ request_delete_range: { key: b64('foo') } }],
+  }));
+  await r('txn fails', '/v3/kv/txn', JSON.stringify({
+    compare: [{ key: b64('foo'), result: 'GREATER', target: 'VERSION', version: '5' }],
+    success: [{ request_put: { key: b64('t'), value: b64('2') } }],
+    failure: [{ requestRange: { key: b64('t') } }, { request_delete_range: { key: b64('nothing') } }],
+  }));
+  await r('delete prev_kv', '/v3/kv/deleterange', JSON.stringify({ key: b64('foo/a'), prev_kv: true }));
+  await r('compact', '/v3/kv/compaction', JSON.stringify({ revision: 3 }));
+  await r('range compacted', '/v3/kv/range', JSON.stringify({ key: b64('foo'), revision: 2 }));
+  await r('range future', '/v3/kv/range', JSON.stringify({ key: b64('foo'), revision: 1000 }));
+  // Lease, Lock, Election (fixed lease ids: etcd's own are random).
+  await r('grant', '/v3/lease/grant', JSON.stringify({ ID: 7000, TTL: 60 }));
+  await r('grant again', '/v3/lease/grant', JSON.stringify({ ID: '7000', TTL: '60' }));
+  await r('put with lease', '/v3/kv/put', JSON.stringify({ key: b64('leased'), value: b64('v'), lease: 7000 }));
+  await r('timetolive', '/v3/lease/timetolive', JSON.stringify({ ID: 7000, keys: true }));
+  await r('timetolive (kv alias)', '/v3/kv/lease/timetolive', JSON.stringify({ ID: 7000 }));
+  await r('leases', '/v3/lease/leases', '{}');
+  out.push(await stream(base, 'keepalive', '/v3/lease/keepalive', '{"ID":7000}\n{"ID":"7000"} {"ID":424242}', 100));
+  await r('revoke', '/v3/lease/revoke', JSON.stringify({ ID: 7000 }));
+  await r('revoke again', '/v3/kv/lease/revoke', JSON.stringify({ ID: 7000 }));
+  await r('grant for lock', '/v3/lease/grant', JSON.stringify({ ID: 7100, TTL: 60 }));
+  await r('lock', '/v3/lock/lock', JSON.stringify({ name: b64('mylock'), lease: 7100 }));
+  await r('unlock', '/v3/lock/unlock', JSON.stringify({ key: b64(`mylock/${(7100).toString(16)}`) }));
+  await r('campaign', '/v3/election/campaign', JSON.stringify({ name: b64('el'), lease: 7100, value: b64('me') }));
+  await r('leader', '/v3/election/leader', JSON.stringify({ name: b64('el') }));
+  await r('alarm list', '/v3/maintenance/alarm', '{}');
+  // Watch: history from revision 1, then a put made while it is open.
+  out.push(
+    await stream(base, 'watch', '/v3/watch', JSON.stringify({ create_request: { key: b64('foo'), range_end: b64('fop'), start_revision: 4, prev_kv: true } }), 3, async () => {
+      await request(base, 'put during watch', '/v3/kv/put', JSON.stringify({ key: b64('foo/c'), value: b64('new') }));
+    }),
+  );
+  out.push(await stream(base, 'watch compacted', '/v3/watch', JSON.stringify({ create_request: { key: b64('foo'), start_revision: 1 } }), 2));
+  out.push(await stream(base, 'watch: first message bad', '/v3/watch', 'garbage', 5));
+  out.push(await stream(base, 'keepalive: empty body', '/v3/lease/keepalive', '', 5));
+  // Bodies the gateway refuses before calling, with Go's texts.
+  const bad: [string, string, string?][] = [
+    ['empty body', ''],
+    ['null', 'null'],
+    ['array', '[]'],
+    ['number', '12'],
+    ['garbage', 'garbage'],
+    ['trailing garbage', '{"key":"Zm9v"} nonsense'],
+    ['unterminated', '{"key":"Zm9v",'],
+    ['missing colon', '{"key" "Zm9v"}'],
+    ['bad literal', '{"key":tru}'],
+    ['bad key', '{3:1}'],
+    ['bad separator', '{"key":"Zm9v";}'],
+    ['bad escape', '{"key":"\\q"}'],
+    ['control character', '{"key":"a\u0001"}'],
+    ['bad number', '{"limit":-x}'],
+    ['bad fraction', '{"limit":1.x}'],
+    ['bad exponent', '{"limit":1ex}'],
+    ['base64 unpadded', '{"key":"Zm9"}'],
+    ['base64 bad character', '{"key":"Zm9v_-"}'],
+    ['base64 bad padding', '{"key":"Z==="}'],
+    ['base64 trailing', '{"key":"Zg==Zg=="}'],
+    ['base64 with newline', '{"key":"Zm\\n9v"}'],
+    ['bool as string', '{"key":"Zm9v","serializable":"true"}'],
+    ['int64 as word', '{"key":"Zm9v","limit":"abc"}'],
+    ['int64 fraction', '{"key":"Zm9v","limit":1.5}'],
+    ['int64 trailing', '{"key":"Zm9v","limit":"12x"}'],
+    ['int64 empty string', '{"key":"Zm9v","limit":""}'],
+    ['int64 overflow', '{"key":"Zm9v","limit":99999999999999999999}'],
+    ['int64 as bool', '{"key":"Zm9v","limit":true}'],
+    ['bytes as number', '{"key":5}'],
+    ['message as string', '{"compare":["x"]}', '/v3/kv/txn'],
+    ['repeated as object', '{"compare":{}}', '/v3/kv/txn'],
+    ['oneof member bad', '{"success":[{"request_put":{"key":7}}]}', '/v3/kv/txn'],
+    ['enum unknown name', '{"key":"Zm9v","sort_order":"NOPE"}'],
+    ['enum as bool', '{"key":"Zm9v","sort_order":true}'],
+    ['enum fraction', '{"key":"Zm9v","sort_order":1.5}'],
+    ['string as number', '{"peerURLs":[5]}', '/v3/cluster/member/add'],
+    ['repeated string as string', '{"peerURLs":"x"}', '/v3/cluster/member/add'],
+  ];
+  for (const [name, body, path] of bad) await r(name, path ?? '/v3/kv/range', body);
+  await r('uint32 alarm enum by number', '/v3/maintenance/alarm', '{"action":0,"alarm":1}');
+  await r('GET', '/v3/kv/range', '', 'GET');
+  await r('unknown path', '/v3/kv/nope', '{}');
+  await r('v3alpha', '/v3alpha/kv/range', '{}');
+  await r('OPTIONS', '/v3/kv/range', '', 'OPTIONS');
+  return out;
+}
+
+describe('the JSON gateway against etcd 3.4', () => {
+  let etcd: EtcdCluster;
+  let pontoon: PontoonKvCluster;
+  beforeAll(async () => {
+    [etcd, pontoon] = await Promise.all([startEtcdCluster({ size: 1 }), startPontoonKvCluster({ size: 3 })]);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([etcd?.stop(), pontoon?.stop()]);
+  });
+
+  it('answers the script as etcd does, step by step', async () => {
+    const expected = await script(etcd.endpoints[0]!);
+    const actual = await script(pontoon.endpoints[1]!);
+    expect(actual.map((a) => a.step)).toEqual(expected.map((e) => e.step));
+    for (let i = 0; i < expected.length; i++) expect(actual[i], expected[i]!.step).toEqual(expected[i]);
+    // The script did reach the server: history, a leased key and a live watch event.
+    const watch = actual.find((a) => a.step === 'watch')!;
+    expect(watch.body).toContain(b64('new'));
+    expect(actual.find((a) => a.step === 'timetolive')!.body).toContain(b64('leased'));
+  }, 60_000);
+
+  it('cancels the call when the HTTP client goes away', async () => {
+    const base = pontoon.endpoints[0]!;
+    // Watch streams open on the member: started less ended (its grpc_server_* counters).
+    const watchers = async (): Promise<number> => {
+      const text = await (await fetch(`${pontoon.members[0]!.metricsUrl}/metrics`)).text();
+      const sum = (name: string): number =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(`${name}{`) && l.includes('grpc_method="Watch"'))
+          .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      return sum('grpc_server_started_total') - sum('grpc_server_handled_total');
+    };
+    const before = await watchers();
+    const aborts = Array.from({ length: 20 }, () => new AbortController());
+    await Promise.all(
+      aborts.map(async (a, i) => {
+        const res = await fetch(`${base}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: b64(`w${i}`) } }), signal: a.signal });
+        await res.body!.getReader().read();
+      }),
+    );
+    expect(await watchers()).toBe(before + 20);
+    for (const a of aborts) a.abort();
+    const deadline = Date.now() + 10_000;
+    while ((await watchers()) !== before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await watchers()).toBe(before);
+  }, 60_000);
+});
+
+describe('--enable-grpc-gateway=false', () => {
+  it('leaves /v3/ unserved, as etcd does', async () => {
+    const [client, peer] = [await freePort(), await freePort()];
+    const flags = [
+      '--name=nogw',
+      `--listen-client-urls=http://127.0.0.1:${client}`,
+      `--advertise-client-urls=http://127.0.0.1:${client}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=nogw=http://127.0.0.1:${peer}`,
+      '--enable-grpc-gateway=false',
+    ];
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nogw-'));
+    const member = await startPontoonKv(flags, { cwd: dir });
+    try {
+      const res = await fetch(`http://127.0.0.1:${client}/v3/kv/range`, { method: 'POST', body: '{"key":"Zm9v"}' });
+      expect(res.status).toBe(404);
+      expect(await res.text()).toBe('404 page not found\n');
+      expect((await fetch(`http://127.0.0.1:${client}/health`)).status).toBe(200);
+    } finally {
+      member.process.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
