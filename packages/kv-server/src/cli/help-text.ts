@@ -29,6 +29,7 @@ const SECTIONS: readonly { title: string; flags: readonly string[] }[] = [
       'initial-cluster-token',
       'force-new-cluster',
       'strict-reconfig-check',
+      'enable-grpc-gateway',
     ],
   },
   {

@@ -28,6 +28,8 @@ interface FieldShape {
 
 interface MessageShape {
   readonly fields: readonly FieldShape[];
+  /** Its oneofs' names: a decoded message names the member that is set under each. */
+  readonly oneofs: readonly string[];
 }
 
 interface EnumShape {
@@ -52,6 +54,7 @@ interface DescriptorEnum {
 interface DescriptorMessage {
   name: string;
   field: DescriptorField[];
+  oneofDecl?: { name: string }[];
   enumType?: DescriptorEnum[];
   nestedType?: DescriptorMessage[];
 }
@@ -122,6 +125,7 @@ export class ProtoJson {
     };
     for (const [name, m] of raw) {
       this.messages.set(name, {
+        oneofs: (m.oneofDecl ?? []).map((o) => o.name),
         fields: m.field.map((f) => ({
           name: f.name,
           jsonName: protoJsonName(f.name),
@@ -229,8 +233,11 @@ export class ProtoJson {
 
   /** The JSON of a message object as proto-loader decodes it (keepCase, longs and enums as strings). */
   fromMessage(typeName: string, obj: Readonly<Record<string, unknown>>): string {
+    const shape = this.message(typeName);
+    // jsonpb writes the member a oneof holds even at its zero value.
+    const setMembers = new Set(shape.oneofs.map((o) => obj[o]));
     let out = '';
-    for (const f of this.message(typeName).fields) {
+    for (const f of shape.fields) {
       const v = obj[f.name];
       if (v === undefined || v === null) continue;
       let json: string | undefined;
@@ -238,7 +245,7 @@ export class ProtoJson {
         const items = v as readonly unknown[];
         if (items.length > 0) json = `[${items.map((item) => this.valueJson(f, item) ?? this.zeroJson(f)).join(',')}]`;
       } else {
-        json = this.valueJson(f, v);
+        json = this.valueJson(f, v) ?? (setMembers.has(f.name) ? this.zeroJson(f) : undefined);
       }
       if (json !== undefined) out += `${out === '' ? '' : ','}${goJsonString(f.name)}:${json}`;
     }
