@@ -126,6 +126,14 @@ describe('pontoon-kv and etcd 3.4 answer the same script alike', () => {
     await same(0, KV.Range, { key: b('v'), revision: rev - 2 }, 'read at a compacted revision');
     await same(1, KV.Range, { key: b('v'), revision: rev - 1 }, 'read at the compact revision');
     await same(2, services.Maintenance.HashKV, { revision: rev }, 'hashkv');
+    // etcd takes any int64: negatives are the latest revision, no limit, a filter that leaves
+    // nothing (max), a compacted revision, the hash of no revision; an end below the key is empty.
+    await same(0, KV.Range, { key: b('a'), range_end: b('z'), limit: -3, revision: -7, min_mod_revision: -1, min_create_revision: -1 }, 'negative limit, revision, minimums');
+    await same(1, KV.Range, { key: b('a'), range_end: b('z'), max_mod_revision: -1 }, 'negative max_mod_revision');
+    await same(2, KV.Range, { key: b('z'), range_end: b('a') }, 'range end below the key');
+    await same(0, KV.DeleteRange, { key: b('z'), range_end: b('a'), prev_kv: true }, 'delete with the end below the key');
+    await same(1, KV.Compact, { revision: -2 }, 'compact a negative revision');
+    await same(2, services.Maintenance.HashKV, { revision: -1 }, 'hashkv at a negative revision');
   });
 
   it('leases: grant with an id, attach, time to live, revoke, errors', async () => {

@@ -291,8 +291,9 @@ export class KvMember {
 
   /** etcd's Compact: drops the history at and below `revision` on every member. */
   compact(revision: number, options: CallOptions & { physical?: boolean } = {}): Promise<CompactionResponse> {
-    if (!Number.isSafeInteger(revision) || revision < 0) {
-      return Promise.reject(new InvalidRequestError('compact.revision', `must be a non-negative safe integer, got ${String(revision)}`));
+    // A negative revision goes through the log as in etcd, to be refused there as compacted.
+    if (!Number.isSafeInteger(revision)) {
+      return Promise.reject(new InvalidRequestError('compact.revision', `must be a safe integer, got ${String(revision)}`));
     }
     const { physical, ...call } = options;
     return this.write({ op: 'compact', request: { revision, ...(physical === undefined ? {} : { physical }) } }, call) as Promise<CompactionResponse>;

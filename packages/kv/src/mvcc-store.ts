@@ -465,11 +465,12 @@ export class MvccStore {
    * answer CompactedError; it does not change the revision.
    */
   compact(r: CompactionRequest): CompactionResponse {
-    if (!Number.isSafeInteger(r.revision) || r.revision < 0) {
-      throw new InvalidRequestError('compact.revision', `must be a non-negative safe integer, got ${String(r.revision)}`);
+    if (!Number.isSafeInteger(r.revision)) {
+      throw new InvalidRequestError('compact.revision', `must be a safe integer, got ${String(r.revision)}`);
     }
     return this.transaction(() => {
-      if (r.revision <= this.state.compactRevision) throw new CompactedError(this.state.compactRevision, r.revision);
+      // A negative revision is below any compaction: etcd answers that it has been compacted.
+      if (r.revision <= this.state.compactRevision || r.revision < 0) throw new CompactedError(this.state.compactRevision, r.revision);
       if (r.revision > this.state.revision) throw new FutureRevisionError(this.state.revision, r.revision);
       const available = new Set<string>();
       // The key index is an index over the rows: deleting a row removes its entry, and a key
@@ -568,11 +569,14 @@ export class MvccStore {
     return this.tables.leases.list();
   }
 
-  /** etcd's HashKV at `revision` (0: the current one). */
+  /**
+   * etcd's HashKV at `revision` (0: the current one; below 0, as in etcd, the hash of no
+   * revision at all).
+   */
   hashKV(revision = 0): HashKVResponse {
     this.checkOpen();
-    if (!Number.isSafeInteger(revision) || revision < 0) {
-      throw new InvalidRequestError('hashKV.revision', `must be a non-negative safe integer, got ${String(revision)}`);
+    if (!Number.isSafeInteger(revision)) {
+      throw new InvalidRequestError('hashKV.revision', `must be a safe integer, got ${String(revision)}`);
     }
     const { compactRevision, revision: current } = this.state;
     if (revision > 0 && revision <= compactRevision) throw new CompactedError(compactRevision, revision);

@@ -41,26 +41,19 @@ function checkKey(key: unknown, field: string): void {
   if (key.length === 0) throw new KeyNotProvidedError();
 }
 
-function checkRangeEnd(key: Uint8Array, rangeEnd: unknown, field: string): void {
-  if (rangeEnd === undefined) return;
-  if (!(rangeEnd instanceof Uint8Array)) throw new InvalidRequestError(field, 'must be a Uint8Array');
-  const end = rangeEndOf(rangeEnd);
-  if (end !== undefined && end.length > 0 && compareBytes(end, key) < 0) {
-    throw new InvalidRequestError(field, 'is below the key');
-  }
-}
-
-function checkCount(value: unknown, field: string): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidRequestError(field, `must be a non-negative safe integer, got ${String(value)}`);
-  }
+/** A range end below the key is an empty range, as in etcd (which answers no kvs). */
+function checkRangeEnd(rangeEnd: unknown, field: string): void {
+  if (rangeEnd !== undefined && !(rangeEnd instanceof Uint8Array)) throw new InvalidRequestError(field, 'must be a Uint8Array');
 }
 
 function checkInt(value: unknown, field: string): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     throw new InvalidRequestError(field, `must be a safe integer, got ${String(value)}`);
   }
+}
+
+function checkOptionalInt(value: unknown, field: string): void {
+  if (value !== undefined) checkInt(value, field);
 }
 
 function checkLeaseId(value: unknown, field: string): void {
@@ -79,13 +72,15 @@ const SORT_TARGETS = new Set(['key', 'version', 'create', 'mod', 'value']);
 
 export function checkRangeRequest(r: RangeRequest): void {
   checkKey(r.key, 'range.key');
-  checkRangeEnd(r.key, r.rangeEnd, 'range.rangeEnd');
-  checkCount(r.limit, 'range.limit');
-  checkCount(r.revision, 'range.revision');
-  checkCount(r.minModRevision, 'range.minModRevision');
-  checkCount(r.maxModRevision, 'range.maxModRevision');
-  checkCount(r.minCreateRevision, 'range.minCreateRevision');
-  checkCount(r.maxCreateRevision, 'range.maxCreateRevision');
+  checkRangeEnd(r.rangeEnd, 'range.rangeEnd');
+  // etcd takes any int64 here: a limit or revision of 0 or less means none (all, the latest);
+  // a filter applies whenever it is not 0, so a negative maximum leaves no kv (the count stays).
+  checkOptionalInt(r.limit, 'range.limit');
+  checkOptionalInt(r.revision, 'range.revision');
+  checkOptionalInt(r.minModRevision, 'range.minModRevision');
+  checkOptionalInt(r.maxModRevision, 'range.maxModRevision');
+  checkOptionalInt(r.minCreateRevision, 'range.minCreateRevision');
+  checkOptionalInt(r.maxCreateRevision, 'range.maxCreateRevision');
   if (r.sortOrder !== undefined && !SORT_ORDERS.has(r.sortOrder)) throw new InvalidRequestError('range.sortOrder', String(r.sortOrder));
   if (r.sortTarget !== undefined && !SORT_TARGETS.has(r.sortTarget)) throw new InvalidRequestError('range.sortTarget', String(r.sortTarget));
   checkFlag(r.keysOnly, 'range.keysOnly');
@@ -105,7 +100,7 @@ export function checkPutRequest(r: PutRequest): void {
 
 export function checkDeleteRequest(r: DeleteRangeRequest): void {
   checkKey(r.key, 'deleteRange.key');
-  checkRangeEnd(r.key, r.rangeEnd, 'deleteRange.rangeEnd');
+  checkRangeEnd(r.rangeEnd, 'deleteRange.rangeEnd');
   checkFlag(r.prevKv, 'deleteRange.prevKv');
 }
 
@@ -113,7 +108,7 @@ const COMPARE_RESULTS = new Set(['equal', 'notEqual', 'greater', 'less']);
 
 function checkCompare(c: Compare): void {
   checkKey(c.key, 'compare.key');
-  checkRangeEnd(c.key, c.rangeEnd, 'compare.rangeEnd');
+  checkRangeEnd(c.rangeEnd, 'compare.rangeEnd');
   if (!COMPARE_RESULTS.has(c.result)) throw new InvalidRequestError('compare.result', String(c.result));
   switch (c.target) {
     case 'version':

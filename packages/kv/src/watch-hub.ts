@@ -16,6 +16,7 @@ import { AssertionError } from 'node:assert';
 import { CompactedError, InvalidRequestError, StoreClosedError } from './errors.js';
 import type { Change, MvccStore } from './mvcc-store.js';
 import type { KeyValue } from './types.js';
+import { compareBytes } from './bytes.js';
 import { checkRangeRequest, rangeEndOf } from './validate.js';
 import { VictimSet } from './victims.js';
 import { DEFAULT_WATCHER_BUFFER, type WatchEvent, type WatchRequest, type WatchResponse, Watcher } from './watcher.js';
@@ -72,9 +73,15 @@ export class WatchHub {
   watch(req: WatchRequest): Watcher {
     if (this.closed) throw new StoreClosedError();
     checkRangeRequest({ key: req.key, ...(req.rangeEnd === undefined ? {} : { rangeEnd: req.rangeEnd }) });
+    const end = rangeEndOf(req.rangeEnd);
+    if (end !== undefined && end.length > 0 && compareBytes(end, req.key) <= 0) {
+      throw new InvalidRequestError('watch.rangeEnd', 'is not above the key: the range is empty');
+    }
+    // etcd takes a negative start revision too: it is below any compaction, so the watcher is
+    // cancelled as compacted once it syncs.
     const start = req.startRevision ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0) {
-      throw new InvalidRequestError('watch.startRevision', `must be a non-negative safe integer, got ${String(start)}`);
+    if (!Number.isSafeInteger(start)) {
+      throw new InvalidRequestError('watch.startRevision', `must be a safe integer, got ${String(start)}`);
     }
     const current = this.store.revision;
     const synced = start === 0 || start > current;
@@ -249,7 +256,8 @@ export class WatchHub {
       if (w.minRev < compacted) {
         // As etcd: a watcher owed a compacted revision is cancelled with the compact revision.
         this.remove(w);
-        w.trySend({ watchId: w.id, revision: current, events: [], compactRevision: compacted, canceled: true });
+        // etcd's compact revision is -1 until the first compaction (only a negative start is below it).
+        w.trySend({ watchId: w.id, revision: current, events: [], compactRevision: compacted > 0 ? compacted : -1, canceled: true });
         continue;
       }
       const events: WatchEvent[] = [];

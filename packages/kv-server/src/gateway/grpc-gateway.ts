@@ -111,6 +111,8 @@ export class GrpcGateway {
       for (const method of Object.values(def as Record<string, MethodLike>)) {
         const rule = method.options?.['(google.api.http)'] as HttpRule | undefined;
         for (const path of postPaths(rule)) {
+          // Hash and HashKV share /v3/maintenance/hash; etcd's gateway serves the first, Hash.
+          if (this.routes.has(path)) continue;
           this.routes.set(path, {
             path: method.path,
             requestStream: method.requestStream,
