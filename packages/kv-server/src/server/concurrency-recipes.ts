@@ -7,6 +7,7 @@
  */
 import { prefixEnd, type KeyValue, type KvMember, type RangeResponse, type ResponseHeader } from '@pontoon/kv';
 import { EtcdError } from '../etcd-errors.js';
+import { toGrpcStatus } from './grpc-status.js';
 
 /** clientv3/concurrency's default session TTL, in seconds. */
 const SESSION_TTL = 60;
@@ -16,6 +17,24 @@ const encoder = new TextEncoder();
  * concurrency.NewSession(WithLease(lease)) then Orphan(): a lease of 0 grants a new one of the
  * default TTL that nobody keeps alive; any other id is used as given.
  */
+/**
+ * etcd's v3lock and v3election servers reach the KV and lease services through an embedded
+ * clientv3, which hands their errors back as plain errors: gRPC then answers UNKNOWN with the
+ * same text ("etcdserver: requested lease not found" is NOT_FOUND from KV, UNKNOWN from Lock).
+ */
+export function throughEmbeddedClient<Req, Res>(fn: (request: Req, signal: AbortSignal) => Promise<Res>): (request: Req, signal: AbortSignal) => Promise<Res> {
+  return async (request, signal) => {
+    try {
+      return await fn(request, signal);
+    } catch (err) {
+      const status = toGrpcStatus(err);
+      // A call the client left is answered as cancelled, whatever clientv3 would make of it.
+      if (status.code === 1) throw err;
+      throw new Error(status.details);
+    }
+  };
+}
+
 export async function sessionLease(member: KvMember, lease: bigint, signal: AbortSignal): Promise<bigint> {
   if (lease !== 0n) return lease;
   return (await member.leaseGrant(SESSION_TTL, { signal })).id;

@@ -11,7 +11,7 @@ import type { LeaderKey__Output } from '../proto-types/v3electionpb/LeaderKey.js
 import type { LeaderRequest__Output } from '../proto-types/v3electionpb/LeaderRequest.js';
 import type { LeaderResponse } from '../proto-types/v3electionpb/LeaderResponse.js';
 import { type ServerContext, streamAllowed, unary } from './call-context.js';
-import { campaign, electionLeader, type LeaderKey, observe, proclaim, resign, sessionLease } from './concurrency-recipes.js';
+import { campaign, electionLeader, type LeaderKey, observe, proclaim, resign, sessionLease, throughEmbeddedClient } from './concurrency-recipes.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { int, leaseId, wireHeader, wireKeyValue } from './wire.js';
 
@@ -23,26 +23,26 @@ function leaderKey(k: LeaderKey__Output | null): LeaderKey {
 export function electionService(ctx: ServerContext): ElectionHandlers {
   const { member, header } = ctx;
   return {
-    Campaign: unary(ctx, 'Campaign', async (r, signal) => {
+    Campaign: unary(ctx, 'Campaign', throughEmbeddedClient(async (r, signal) => {
       const lease = await sessionLease(member, leaseId(r.lease), signal);
       const won = await campaign(member, r.name, lease, r.value, signal);
       return {
         header: wireHeader(header, won.header),
         leader: { name: r.name, key: Buffer.from(won.leader.key), rev: won.leader.rev, lease: lease.toString() },
       };
-    }),
-    Proclaim: unary(ctx, 'Proclaim', async (r, signal) => {
+    })),
+    Proclaim: unary(ctx, 'Proclaim', throughEmbeddedClient(async (r, signal) => {
       const h = await proclaim(member, leaderKey(r.leader), r.value, signal);
       return { header: wireHeader(header, h) };
-    }),
-    Resign: unary(ctx, 'Resign', async (r, signal) => {
+    })),
+    Resign: unary(ctx, 'Resign', throughEmbeddedClient(async (r, signal) => {
       const h = await resign(member, leaderKey(r.leader), signal);
       return { header: wireHeader(header, h) };
-    }),
-    Leader: unary(ctx, 'Leader', async (r, signal) => {
+    })),
+    Leader: unary(ctx, 'Leader', throughEmbeddedClient(async (r, signal) => {
       const l = await electionLeader(member, r.name, signal);
       return { header: wireHeader(header, l.header), kv: wireKeyValue(l.kv) };
-    }),
+    })),
     Observe: (call) => observeStream(ctx, member, call),
   };
 }

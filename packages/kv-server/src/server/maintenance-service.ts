@@ -69,9 +69,10 @@ export function maintenanceService(ctx: ServerContext): MaintenanceHandlers {
       return { header: wireHeader(header, res.header), hash: res.hash, compact_revision: res.compactRevision };
     }),
     Hash: unary(ctx, 'Hash', async () => ({ header: now(), hash: member.hashKV(0).hash })),
+    // etcd 3.4 answers Defragment and MoveLeader with no header at all.
     Defragment: unary(ctx, 'Defragment', async () => {
       member.defragment();
-      return { header: now() };
+      return {};
     }),
     MoveLeader: unary(ctx, 'MoveLeader', async (r, signal) => {
       if (!member.isLeader) throw new EtcdError('NotLeader');
@@ -80,7 +81,7 @@ export function maintenanceService(ctx: ServerContext): MaintenanceHandlers {
       const voters = member.raft.membership().voters;
       if (record === undefined || !voters.includes(record.raftId)) throw new EtcdError('BadLeaderTransferee');
       if (record.raftId !== member.id) await member.raft.transferLeadership(record.raftId, { signal });
-      return { header: now() };
+      return {};
     }),
     Snapshot: (call) => void snapshot(ctx, call),
   };
