@@ -1,7 +1,7 @@
 /**
  * TLS on pontoon-kv's ports: with --auto-tls and --peer-auto-tls (certificates made at start),
  * three members talk TLS to one another, etcdctl talks gRPC over TLS (ALPN h2) to every client
- * URL, and /health answers HTTP/1.1 over TLS on the client URL.
+ * URL, and /health and the JSON gateway answer HTTP/1.1 over TLS on the client URL.
  */
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,15 +9,16 @@ import { etcdBinary, runEtcdctl, startPontoonKvCluster, type PontoonKvCluster } 
 
 const LONG = 300_000;
 
-function getInsecure(url: string): Promise<{ status: number; body: string }> {
+function requestInsecure(url: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     https
-      .get(url, { rejectUnauthorized: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      .request(url, { rejectUnauthorized: false, method: body === undefined ? 'GET' : 'POST' }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
       })
-      .on('error', reject);
+      .on('error', reject)
+      .end(body);
   });
 }
 
@@ -31,7 +32,7 @@ describe('TLS between members and to clients (auto TLS)', () => {
     await cluster?.stop();
   }, LONG);
 
-  it('serves etcdctl over TLS on every member, writes replicate over TLS peers, /health over HTTPS', async () => {
+  it('serves etcdctl over TLS on every member, writes replicate over TLS peers, /health and the gateway over HTTPS', async () => {
     // etcdctl 3.4 fails https:// endpoints with --insecure-skip-tls-verify against etcd itself
     // too; host:port with --insecure-transport=false is how it reaches a self-signed server.
     const bare = cluster.endpoints.map((e) => e.replace(/^https:\/\//, ''));
@@ -44,7 +45,10 @@ describe('TLS between members and to clients (auto TLS)', () => {
     }
     const plain = await runEtcdctl([bare[1]!], ['get', 'tls/key', '--dial-timeout=2s', '--command-timeout=3s'], { timeoutMs: 60_000 });
     expect(plain.exitCode).not.toBe(0);
-    const health = await getInsecure(`${cluster.endpoints[2]}/health`);
+    const health = await requestInsecure(`${cluster.endpoints[2]}/health`);
     expect(health).toEqual({ status: 200, body: '{"health":"true"}' });
+    const range = await requestInsecure(`${cluster.endpoints[1]}/v3/kv/range`, JSON.stringify({ key: Buffer.from('tls/key').toString('base64') }));
+    expect(range.status).toBe(200);
+    expect((JSON.parse(range.body) as { kvs: { value: string }[] }).kvs[0]!.value).toBe(Buffer.from('secret').toString('base64'));
   }, LONG);
 });
