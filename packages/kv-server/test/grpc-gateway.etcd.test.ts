@@ -228,6 +228,18 @@ describe('the JSON gateway against etcd 3.4', () => {
     expect(actual.find((a) => a.step === 'timetolive')!.body).toContain(b64('leased'));
   }, 60_000);
 
+  it('refuses a body past 4x --max-request-bytes plus 1 MiB before reading it into a request', async () => {
+    const limit = 4 * 1_572_864 + 1024 * 1024;
+    const body = JSON.stringify({ key: b64('big'), value: 'A'.repeat(limit) });
+    const res = await fetch(`${pontoon.endpoints[0]!}/v3/kv/put`, { method: 'POST', body });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: `request body larger than ${limit} bytes`, message: `request body larger than ${limit} bytes`, code: 3 });
+    // A put over --max-request-bytes but under that bound gets the server's own answer, as etcd's.
+    const over = await fetch(`${pontoon.endpoints[0]!}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: b64('big'), value: Buffer.alloc(1_600_000).toString('base64') }) });
+    expect(over.status).toBe(400);
+    expect(((await over.json()) as { message: string }).message).toBe('etcdserver: request is too large');
+  }, 60_000);
+
   it('cancels the call when the HTTP client goes away', async () => {
     const base = pontoon.endpoints[0]!;
     // Watch streams open on the member: started less ended (its grpc_server_* counters).

@@ -166,7 +166,8 @@ export class GrpcGateway {
 
   private unaryOrServerStream(route: Route, req: http.IncomingMessage, res: http.ServerResponse): void {
     void readBody(req, this.maxBodyBytes).then((body) => {
-      if (body === undefined) {
+      if (body === 'aborted') return;
+      if (body === 'too large') {
         localError(res, 400, INVALID_ARGUMENT, `request body larger than ${this.maxBodyBytes} bytes`);
         return;
       }
@@ -194,6 +195,7 @@ export class GrpcGateway {
     let sent = 0;
     let sending = true;
     let failed = false;
+    let ended = false;
     const stopSending = (): void => {
       sending = false;
       req.resume();
@@ -221,7 +223,15 @@ export class GrpcGateway {
         }
         buffer = buffer.subarray(next.end);
         sent++;
-        call.send(message);
+        if (!call.send(message)) {
+          // The server is not taking requests as fast as they come: read no more until it does.
+          req.pause();
+          call.whenDrained(() => {
+            req.resume();
+            pump(ended);
+          });
+          return;
+        }
       }
     };
     const fail = (err: unknown): void => {
@@ -240,7 +250,10 @@ export class GrpcGateway {
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
       pump(false);
     });
-    req.on('end', () => pump(true));
+    req.on('end', () => {
+      ended = true;
+      pump(true);
+    });
     req.on('error', () => call.cancel());
     this.forwardStream(route, call, res, () => failed);
   }
@@ -300,23 +313,25 @@ function metadataOf(req: http.IncomingMessage): Record<string, string> {
   return md;
 }
 
-/** The whole body, or undefined past `max` bytes. */
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** The whole body; past `max` bytes the rest is read and dropped. */
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too large' | 'aborted'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
-        resolve(undefined);
-        req.resume();
         chunks.length = 0;
+        resolve('too large');
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(size > max ? undefined : Buffer.concat(chunks)));
-    req.on('error', () => resolve(undefined));
+    req.on('end', () => resolve(size > max ? 'too large' : Buffer.concat(chunks)));
+    req.on('error', () => resolve('aborted'));
+    req.on('close', () => {
+      if (!req.complete) resolve('aborted');
+    });
   });
 }
 

@@ -76,12 +76,27 @@ export class LoopbackCall extends EventEmitter<{ headers: []; message: [Buffer];
     stream.on('close', () => this.finish());
   }
 
-  /** Sends one request message. */
-  send(message: Buffer): void {
-    if (this.stream.destroyed || this.stream.writableEnded) return;
+  /**
+   * Sends one request message; false when the stream's buffer is full (wait for `whenDrained`
+   * before sending more, or a client that floods a stream would fill memory).
+   */
+  send(message: Buffer): boolean {
+    if (this.stream.destroyed || this.stream.writableEnded) return true;
     const prefix = Buffer.alloc(5);
     prefix.writeUInt32BE(message.length, 1);
-    this.stream.write(Buffer.concat([prefix, message]));
+    return this.stream.write(Buffer.concat([prefix, message]));
+  }
+
+  /** Calls `resume` once the request messages sent so far have been taken (or the call ended). */
+  whenDrained(resume: () => void): void {
+    if (this.stream.destroyed) return resume();
+    const done = (): void => {
+      this.stream.off('drain', done);
+      this.stream.off('close', done);
+      resume();
+    };
+    this.stream.once('drain', done);
+    this.stream.once('close', done);
   }
 
   /** Half-closes: no more request messages. */
