@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +147,9 @@ async function script(base: string): Promise<Answer[]> {
   await r('campaign', '/v3/election/campaign', JSON.stringify({ name: b64('el'), lease: 7100, value: b64('me') }));
   await r('leader', '/v3/election/leader', JSON.stringify({ name: b64('el') }));
   await r('alarm list', '/v3/maintenance/alarm', '{}');
+  await r('authenticate (authentication off)', '/v3/auth/authenticate', JSON.stringify({ name: 'root', password: 'x' }));
+  // The members differ (names, URLs); the header must not (etcd's has no revision here).
+  out.push(await request(base, 'member list', '/v3/cluster/member/list', '{}').then((a) => ({ ...a, body: a.body.replace(/"members":\[.*\]/, '"members":M') })));
   await r('defragment', '/v3/maintenance/defragment', '{}');
   // Watch: history from revision 1, then a put made while it is open.
   out.push(
@@ -268,28 +272,124 @@ describe('the JSON gateway against etcd 3.4', () => {
   }, 60_000);
 });
 
-describe('--enable-grpc-gateway=false', () => {
-  it('leaves /v3/ unserved, as etcd does', async () => {
-    const [client, peer] = [await freePort(), await freePort()];
-    const flags = [
-      '--name=nogw',
+/** A member's client URL, its port and a way to stop it with SIGTERM. */
+interface Stoppable {
+  readonly base: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+async function onePontoonKv(name: string, extra: readonly string[] = []): Promise<Stoppable> {
+  const [client, peer] = [await freePort(), await freePort()];
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${name}-`));
+  const member = await startPontoonKv(
+    [
+      `--name=${name}`,
       `--listen-client-urls=http://127.0.0.1:${client}`,
       `--advertise-client-urls=http://127.0.0.1:${client}`,
       `--listen-peer-urls=http://127.0.0.1:${peer}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-      `--initial-cluster=nogw=http://127.0.0.1:${peer}`,
-      '--enable-grpc-gateway=false',
-    ];
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'nogw-'));
-    const member = await startPontoonKv(flags, { cwd: dir });
+      `--initial-cluster=${name}=http://127.0.0.1:${peer}`,
+      ...extra,
+    ],
+    { cwd: dir },
+  );
+  return {
+    base: `http://127.0.0.1:${client}`,
+    port: client,
+    stop: async () => {
+      if (member.process.exitCode === null) {
+        const exited = new Promise((r) => member.process.once('exit', r));
+        member.process.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function oneEtcd(): Promise<Stoppable> {
+  const cluster = await startEtcdCluster({ size: 1 });
+  const base = cluster.endpoints[0]!;
+  return { base, port: Number(new URL(base).port), stop: async () => { await cluster.stopMember(0); await cluster.stop(); } };
+}
+
+/** Two requests on one connection, `idleMs` apart: the status line of each. */
+function twoRequestsOnOneConnection(port: number, idleMs: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const lines: string[] = [];
+    let text = '';
+    const send = (): void => {
+      socket.write('POST /v3/kv/range HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 14\r\n\r\n{"key":"Zm9v"}');
+    };
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+      const statuses = text.match(/HTTP\/1\.1 \d+ [^\r]*/g) ?? [];
+      if (statuses.length > lines.length) {
+        lines.push(statuses[lines.length]!);
+        if (lines.length === 1) setTimeout(send, idleMs);
+        else {
+          socket.destroy();
+          resolve(lines);
+        }
+      }
+    });
+    socket.on('close', () => resolve([...lines, 'closed']));
+    socket.on('error', reject);
+    socket.on('connect', send);
+  });
+}
+
+describe('the HTTP connection as etcd keeps it', () => {
+  let etcd: Stoppable;
+  let pontoon: Stoppable;
+  beforeAll(async () => {
+    [etcd, pontoon] = await Promise.all([oneEtcd(), onePontoonKv('conn')]);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([etcd?.stop(), pontoon?.stop()]);
+  });
+
+  it('keeps an idle connection open (Node closes it after 5 s by default)', async () => {
+    const [e, p] = await Promise.all([twoRequestsOnOneConnection(etcd.port, 6_000), twoRequestsOnOneConnection(pontoon.port, 6_000)]);
+    expect(e).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    expect(p).toEqual(e);
+  }, 30_000);
+
+  it('ends an open watch with etcd\'s last line when the member stops', async () => {
+    const lastLines = await Promise.all(
+      [etcd, pontoon].map(async (m) => {
+        const res = await fetch(`${m.base}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: b64('k') } }), signal: AbortSignal.timeout(20_000) });
+        const reader = res.body!.getReader();
+        let text = '';
+        const first = await reader.read();
+        text += Buffer.from(first.value!).toString();
+        const stopping = m.stop();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += Buffer.from(value).toString();
+        }
+        await stopping;
+        return text.split('\n').at(-1);
+      }),
+    );
+    expect(lastLines[0]).toBe('{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}');
+    expect(lastLines[1]).toBe(lastLines[0]);
+  }, 60_000);
+});
+
+describe('--enable-grpc-gateway=false', () => {
+  it('leaves /v3/ unserved, as etcd does', async () => {
+    const member = await onePontoonKv('nogw', ['--enable-grpc-gateway=false']);
     try {
-      const res = await fetch(`http://127.0.0.1:${client}/v3/kv/range`, { method: 'POST', body: '{"key":"Zm9v"}' });
+      const res = await fetch(`${member.base}/v3/kv/range`, { method: 'POST', body: '{"key":"Zm9v"}' });
       expect(res.status).toBe(404);
       expect(await res.text()).toBe('404 page not found\n');
-      expect((await fetch(`http://127.0.0.1:${client}/health`)).status).toBe(200);
+      expect((await fetch(`${member.base}/health`)).status).toBe(200);
     } finally {
-      member.process.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
+      await member.stop();
     }
   }, 120_000);
 });

@@ -126,7 +126,8 @@ describe('KV', () => {
       [callUnary(clients[2]!, services.KV.Range, { key: b('h'), revision: 1_000_000 }), grpc.status.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'],
       [callUnary(clients[2]!, services.Lease.LeaseRevoke, { ID: 12345 }), grpc.status.NOT_FOUND, 'etcdserver: requested lease not found'],
       [callUnary(clients[0]!, services.KV.Put, { key: b('big'), value: Buffer.alloc(1.6 * 1024 * 1024) }), grpc.status.INVALID_ARGUMENT, 'etcdserver: request is too large'],
-      [callUnary(clients[0]!, services.Auth.Authenticate, { name: 'root', password: 'x' }), grpc.status.UNIMPLEMENTED, ''],
+      [callUnary(clients[0]!, services.Auth.Authenticate, { name: 'root', password: 'x' }), grpc.status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'],
+      [callUnary(clients[0]!, services.Auth.UserAdd, { name: 'root', password: 'x' }), grpc.status.UNIMPLEMENTED, ''],
     ];
     for (const [call, code, details] of cases) {
       const r = await call;

@@ -24,13 +24,6 @@ import { GrpcLoopback } from './grpc-loopback.js';
 import type { CallStatus, LoopbackCall } from './grpc-loopback.js';
 import { ProtoJson } from './proto-json.js';
 
-/** gRPC codes as grpc-go names them in an error's text. */
-const CODE_NAMES = [
-  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists',
-  'PermissionDenied', 'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange',
-  'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
-] as const;
-
 /** grpc-gateway v1's HTTPStatusFromCode. */
 const HTTP_STATUS = [200, 408, 500, 400, 504, 404, 409, 403, 429, 412, 409, 400, 501, 500, 503, 500, 401] as const;
 
@@ -100,6 +93,8 @@ export class GrpcGateway {
   private readonly json: ProtoJson;
   private readonly loopback: GrpcLoopback;
   private readonly maxBodyBytes: number;
+  /** The streams being answered: each ends with etcd's last line when the member stops. */
+  private readonly openStreams = new Set<() => Promise<void>>();
 
   constructor(options: GrpcGatewayOptions) {
     this.json = new ProtoJson(options.packageDefinition);
@@ -147,8 +142,15 @@ export class GrpcGateway {
     return true;
   }
 
-  /** Ends the in-process session; open calls end as cancelled. */
-  close(): void {
+  /**
+   * Ends every stream being answered with the line etcd's gateway writes when its server goes
+   * away (UNAVAILABLE, "transport is closing") and waits, up to a second, for those lines to be
+   * flushed; then ends the in-process session. Call it before the client ports close.
+   */
+  async close(): Promise<void> {
+    const flushed = [...this.openStreams].map((end) => end());
+    this.openStreams.clear();
+    await Promise.race([Promise.all(flushed), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.loopback.close();
   }
 
@@ -277,6 +279,26 @@ export class GrpcGateway {
     const head = (status: number): void => {
       if (!res.headersSent) res.writeHead(status, { 'Content-Type': 'application/json', 'Grpc-Metadata-Content-Type': 'application/grpc', 'Transfer-Encoding': 'chunked' });
     };
+    const endWith = (status: CallStatus): void => {
+      this.openStreams.delete(shutdown);
+      if (answered() || res.writableEnded || res.destroyed) return;
+      if (status.code === 0) {
+        head(200);
+        res.end();
+        return;
+      }
+      head(httpStatusOf(status.code));
+      res.end(streamErrorChunk(status));
+    };
+    const shutdown = (): Promise<void> =>
+      new Promise((resolve) => {
+        res.once('close', resolve);
+        res.once('finish', resolve);
+        endWith({ code: 14, details: 'transport is closing' });
+        if (res.writableFinished || res.destroyed) resolve();
+      });
+    this.openStreams.add(shutdown);
+    res.once('close', () => this.openStreams.delete(shutdown));
     call.on('message', (m) => {
       if (answered() || res.writableEnded || res.destroyed) return;
       head(200);
@@ -288,16 +310,7 @@ export class GrpcGateway {
         res.once('drain', () => call.resume());
       }
     });
-    call.once('status', (status) => {
-      if (answered() || res.writableEnded || res.destroyed) return;
-      if (status.code === 0) {
-        head(200);
-        res.end();
-        return;
-      }
-      head(httpStatusOf(status.code));
-      res.end(streamErrorChunk(status));
-    });
+    call.once('status', endWith);
   }
 }
 
@@ -357,11 +370,10 @@ function callError(res: http.ServerResponse, status: CallStatus): void {
   res.end();
 }
 
-/** grpc-gateway's last line of a failed stream: the status as grpc-go prints it. */
+/** grpc-gateway's last line of a failed stream (no newline after it, as there). */
 function streamErrorChunk(status: CallStatus): string {
   const http = httpStatusOf(status.code);
-  const text = `rpc error: code = ${CODE_NAMES[status.code] ?? `Code(${status.code})`} desc = ${status.details}`;
-  return `{"error":{"grpc_code":${status.code},"http_code":${http},"message":${goJsonString(text)},"http_status":${goJsonString(STATUS_TEXT[http] ?? '')}}}`;
+  return `{"error":{"grpc_code":${status.code},"http_code":${http},"message":${goJsonString(status.details)},"http_status":${goJsonString(STATUS_TEXT[http] ?? '')}}}`;
 }
 
 /** Go's http.Error. */

@@ -38,6 +38,9 @@ export class ClientPort {
     // No limit on how long a request body may take: a gateway watch streams its requests in
     // the body for as long as it watches (etcd's Go server sets none either).
     this.httpServer = http.createServer({ requestTimeout: 0 }, options.http);
+    // Idle keep-alive connections stay open, as on etcd's port (Node's default closes them after
+    // 5 s, racing clients that reuse a connection every 10 s, as Patroni does).
+    this.httpServer.keepAliveTimeout = 0;
   }
 
   async listen(): Promise<void> {

@@ -37,8 +37,9 @@ export function operationalHandler(member: KvMember, registry: Registry): http.R
       return;
     }
     if (path === '/version') {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ etcdserver: ETCD_VERSION, etcdcluster: '3.4.0' }));
+      const body = JSON.stringify({ etcdserver: ETCD_VERSION, etcdcluster: '3.4.0' });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
       return;
     }
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });

@@ -45,8 +45,9 @@ export async function serveMember(config: EtcdServerConfig, log: EtcdLog): Promi
   const stopping = new AbortController();
   const close = async (): Promise<void> => {
     stopping.abort();
+    // The gateway's streams end with etcd's last line before the ports drop their connections.
+    await gateway?.close();
     await Promise.all(ports.map((p) => p.close()));
-    gateway?.close();
     await Promise.all(metricsServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await grpc?.close();
     await started.close();

@@ -1,10 +1,14 @@
 /**
  * `etcdserverpb.Auth/AuthStatus`, which etcd 3.5 added and 3.4's protos lack: newer clients ask
  * it before anything else, so it answers "auth disabled" (enabled false, auth revision 0).
- * Every other Auth method answers UNIMPLEMENTED. The response is encoded here by hand: it is
+ * Authenticate answers etcd's "authentication is not enabled"; every other Auth method answers
+ * UNIMPLEMENTED. The response is encoded here by hand: it is
  * the ResponseHeader (field 1) alone, since `enabled` and `authRevision` are zero.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { EtcdError } from '../etcd-errors.js';
+import type { AuthenticateRequest__Output } from '../proto-types/etcdserverpb/AuthenticateRequest.js';
+import type { AuthenticateResponse } from '../proto-types/etcdserverpb/AuthenticateResponse.js';
 import type { ResponseHeader } from '../proto-types/etcdserverpb/ResponseHeader.js';
 import { type ServerContext, unary } from './call-context.js';
 import { wireHeader } from './wire.js';
@@ -47,4 +51,9 @@ export function registerAuthStatus(server: grpc.Server, ctx: ServerContext): voi
   );
   // The request (AuthStatusRequest) has no fields: its bytes are not read.
   server.register(AUTH_STATUS_PATH, handler, encodeAuthStatus, (b: Buffer) => b, 'unary');
+}
+
+/** Authenticate on a cluster whose authentication is off, as etcd answers it. */
+export function authenticate(ctx: ServerContext): grpc.handleUnaryCall<AuthenticateRequest__Output, AuthenticateResponse> {
+  return unary(ctx, 'Authenticate', () => Promise.reject(new EtcdError('AuthNotEnabled')));
 }

@@ -24,7 +24,8 @@ const MAX_LEARNERS = 1;
 
 export function clusterService(ctx: ServerContext): ClusterHandlers {
   const { member, ids } = ctx;
-  const header = () => wireHeader(ctx.header, { revision: member.revision, raftTerm: member.raft.term });
+  // etcd's cluster server fills ids and term only: its answers carry no revision.
+  const header = () => wireHeader(ctx.header, { revision: 0, raftTerm: member.raft.term });
 
   const list = (): Member[] => {
     const m = member.raft.membership();

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_MAX_REQUEST_BYTES, type KvMember } from '@pontoon/kv';
 import { loadEtcdProtos } from '../etcd-protos.js';
 import { Alarms } from './alarms.js';
-import { registerAuthStatus } from './auth-status.js';
+import { authenticate, registerAuthStatus } from './auth-status.js';
 import type { ServerContext } from './call-context.js';
 import { type EtcdIds } from './etcd-ids.js';
 import { kvService } from './kv-service.js';
@@ -122,9 +122,11 @@ export async function startEtcdGrpcServer(options: EtcdGrpcServerOptions): Promi
   server.addService(services.Lease, leaseService(ctx));
   server.addService(services.Cluster, clusterService(ctx));
   server.addService(services.Maintenance, maintenanceService(ctx));
-  // etcd 3.4's Auth service without users or roles: every method answers UNIMPLEMENTED
-  // (grpc-js's answer for a method without a handler), and 3.5's AuthStatus says disabled.
-  server.addService(services.Auth, {});
+  // etcd 3.4's Auth service without users or roles. Authentication is never enabled, so
+  // Authenticate answers what etcd answers then (clientv3 and Patroni, given credentials, go on
+  // without a token when they see it); 3.5's AuthStatus says disabled; every other method
+  // answers UNIMPLEMENTED (grpc-js's answer for a method without a handler).
+  server.addService(services.Auth, { Authenticate: authenticate(ctx) });
   registerAuthStatus(server, ctx);
   server.addService(services.Lock, lockService(ctx));
   server.addService(services.Election, electionService(ctx));
