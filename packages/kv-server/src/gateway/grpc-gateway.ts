@@ -269,7 +269,14 @@ export class GrpcGateway {
         callError(res, status.code === 0 ? { code: UNKNOWN, details: 'empty response' } : status);
         return;
       }
-      const body = this.json.fromMessage(route.responseType, route.deserialize(response));
+      let body: string;
+      try {
+        body = this.json.fromMessage(route.responseType, route.deserialize(response));
+      } catch (err) {
+        // Only a server answer the gateway cannot read lands here: an error for this request alone.
+        callError(res, { code: 13, details: err instanceof Error ? err.message : String(err) });
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'application/json', 'Grpc-Metadata-Content-Type': 'application/grpc', 'Content-Length': Buffer.byteLength(body) });
       res.end(body);
     });
@@ -301,8 +308,15 @@ export class GrpcGateway {
     res.once('close', () => this.openStreams.delete(shutdown));
     call.on('message', (m) => {
       if (answered() || res.writableEnded || res.destroyed) return;
+      let line: string;
+      try {
+        line = `{"result":${this.json.fromMessage(route.responseType, route.deserialize(m))}}\n`;
+      } catch (err) {
+        call.cancel();
+        endWith({ code: 13, details: err instanceof Error ? err.message : String(err) });
+        return;
+      }
       head(200);
-      const line = `{"result":${this.json.fromMessage(route.responseType, route.deserialize(m))}}\n`;
       // A slow reader holds the call back (HTTP/2 flow control reaches the server), as a slow
       // gRPC client would.
       if (!res.write(line)) {
