@@ -9,7 +9,10 @@
  * by handing those bytes to json.Unmarshal as they are).
  */
 
-/** A parsed JSON value. Objects keep the last value of a repeated key, as Go's map does. */
+/**
+ * A parsed JSON value. Objects keep the last value of a repeated key, as Go's map does; `kind` is
+ * the word Go's type errors use for it ("cannot unmarshal string into ...").
+ */
 export type GoJsonValue =
   | { readonly kind: 'object'; readonly entries: ReadonlyMap<string, GoJsonValue> }
   | { readonly kind: 'array'; readonly items: readonly GoJsonValue[] }
@@ -248,11 +251,6 @@ export function unmarshalWhole(buf: Buffer): GoJsonValue {
   r.skipSpace();
   if (r.pos < buf.length) throw new GoJsonError(`invalid character ${quoteChar(buf[r.pos]!)} after top-level value`);
   return value;
-}
-
-/** The Go type word json.Unmarshal uses for a value it cannot store ("string", "number", ...). */
-export function goKindWord(v: GoJsonValue): string {
-  return v.kind === 'bool' ? 'bool' : v.kind;
 }
 
 /**

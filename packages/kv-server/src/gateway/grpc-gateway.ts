@@ -17,6 +17,7 @@
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { GoJsonEofError, decodeNext, goJsonString } from './go-json.js';
 import type { GoJsonValue } from './go-json.js';
@@ -34,8 +35,8 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
-const INVALID_ARGUMENT = 3;
-const UNKNOWN = 2;
+const INVALID_ARGUMENT = GrpcStatus.INVALID_ARGUMENT;
+const UNKNOWN = GrpcStatus.UNKNOWN;
 
 function httpStatusOf(code: number): number {
   return HTTP_STATUS[code] ?? 500;
@@ -274,7 +275,7 @@ export class GrpcGateway {
         body = this.json.fromMessage(route.responseType, route.deserialize(response));
       } catch (err) {
         // Only a server answer the gateway cannot read lands here: an error for this request alone.
-        callError(res, { code: 13, details: err instanceof Error ? err.message : String(err) });
+        callError(res, { code: GrpcStatus.INTERNAL, details: err instanceof Error ? err.message : String(err) });
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json', 'Grpc-Metadata-Content-Type': 'application/grpc', 'Content-Length': Buffer.byteLength(body) });
@@ -301,7 +302,7 @@ export class GrpcGateway {
       new Promise((resolve) => {
         res.once('close', resolve);
         res.once('finish', resolve);
-        endWith({ code: 14, details: 'transport is closing' });
+        endWith({ code: GrpcStatus.UNAVAILABLE, details: 'transport is closing' });
         if (res.writableFinished || res.destroyed) resolve();
       });
     this.openStreams.add(shutdown);
@@ -313,7 +314,7 @@ export class GrpcGateway {
         line = `{"result":${this.json.fromMessage(route.responseType, route.deserialize(m))}}\n`;
       } catch (err) {
         call.cancel();
-        endWith({ code: 13, details: err instanceof Error ? err.message : String(err) });
+        endWith({ code: GrpcStatus.INTERNAL, details: err instanceof Error ? err.message : String(err) });
         return;
       }
       head(200);

@@ -8,10 +8,8 @@
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 
-/** gRPC status codes by name, for calls that end without a status (the session failed). */
-const UNAVAILABLE = 14;
-const CANCELLED = 1;
 
 /** One end of an in-memory connection: what is written to it is read from the other end. */
 class PipeEnd extends Duplex {
@@ -52,10 +50,9 @@ export interface CallStatus {
 }
 
 /**
- * One call. Events: `headers` (the server's response headers, once), `message` (each response
- * message's bytes), `status` (once, last).
+ * One call. Events: `message` (each response message's bytes), `status` (once, last).
  */
-export class LoopbackCall extends EventEmitter<{ headers: []; message: [Buffer]; status: [CallStatus] }> {
+export class LoopbackCall extends EventEmitter<{ message: [Buffer]; status: [CallStatus] }> {
   private pending: Buffer = Buffer.alloc(0);
   /** The status the server sent, reported once every message before it was. */
   private received: CallStatus | undefined;
@@ -67,7 +64,6 @@ export class LoopbackCall extends EventEmitter<{ headers: []; message: [Buffer];
     stream.on('response', (headers) => {
       // A trailers-only answer: the status comes with the headers.
       if (headers['grpc-status'] !== undefined) this.received = statusOf(headers);
-      else this.emit('headers');
     });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('trailers', (trailers) => (this.received = statusOf(trailers)));
@@ -133,7 +129,7 @@ export class LoopbackCall extends EventEmitter<{ headers: []; message: [Buffer];
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    const status = this.received ?? (this.cancelled ? { code: CANCELLED, details: 'context canceled' } : { code: UNAVAILABLE, details: 'the call ended without a status' });
+    const status = this.received ?? (this.cancelled ? { code: GrpcStatus.CANCELLED, details: 'context canceled' } : { code: GrpcStatus.UNAVAILABLE, details: 'the call ended without a status' });
     this.emit('status', status);
   }
 }
@@ -147,7 +143,7 @@ function statusOf(headers: http2.IncomingHttpHeaders): CallStatus {
   } catch {
     // A message that is not percent-encoded as gRPC asks is shown as it came.
   }
-  return { code: Number.isInteger(code) ? code : UNAVAILABLE, details };
+  return { code: Number.isInteger(code) ? code : GrpcStatus.UNAVAILABLE, details };
 }
 
 /** Opens calls into a gRPC server that takes connections through `inject`. */

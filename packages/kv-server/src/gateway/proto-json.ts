@@ -13,7 +13,7 @@
  */
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { decodeGoBase64 } from './go-base64.js';
-import { GoJsonError, goJsonString, goKindWord, unmarshalWhole } from './go-json.js';
+import { GoJsonError, goJsonString, unmarshalWhole } from './go-json.js';
 import type { GoJsonValue } from './go-json.js';
 
 interface FieldShape {
@@ -165,13 +165,13 @@ export class ProtoJson {
    */
   toMessage(typeName: string, value: GoJsonValue): Record<string, unknown> {
     if (value.kind === 'null') return {};
-    if (value.kind !== 'object') throw new GoJsonError(`json: cannot unmarshal ${goKindWord(value)} into Go value of type map[string]json.RawMessage`);
+    if (value.kind !== 'object') throw new GoJsonError(`json: cannot unmarshal ${value.kind} into Go value of type map[string]json.RawMessage`);
     const out: Record<string, unknown> = {};
     for (const f of this.message(typeName).fields) {
       const v = value.entries.get(f.jsonName) ?? value.entries.get(f.name);
       if (v === undefined || v.kind === 'null') continue;
       if (f.repeated) {
-        if (v.kind !== 'array') throw new GoJsonError(`json: cannot unmarshal ${goKindWord(v)} into Go value of type []json.RawMessage`);
+        if (v.kind !== 'array') throw new GoJsonError(`json: cannot unmarshal ${v.kind} into Go value of type []json.RawMessage`);
         out[f.name] = v.items.map((item) => this.fieldValue(f, item));
       } else {
         out[f.name] = this.fieldValue(f, v);
@@ -188,15 +188,15 @@ export class ProtoJson {
         return this.enumValue(this.enumShape(f.typeName), v);
       case 'TYPE_BOOL':
         if (v.kind === 'null') return false;
-        if (v.kind !== 'bool') throw new GoJsonError(`json: cannot unmarshal ${goKindWord(v)} into Go value of type bool`);
+        if (v.kind !== 'bool') throw new GoJsonError(`json: cannot unmarshal ${v.kind} into Go value of type bool`);
         return v.value;
       case 'TYPE_STRING':
         if (v.kind === 'null') return '';
-        if (v.kind !== 'string') throw new GoJsonError(`json: cannot unmarshal ${goKindWord(v)} into Go value of type string`);
+        if (v.kind !== 'string') throw new GoJsonError(`json: cannot unmarshal ${v.kind} into Go value of type string`);
         return v.value;
       case 'TYPE_BYTES':
         if (v.kind === 'null') return Buffer.alloc(0);
-        if (v.kind !== 'string') throw new GoJsonError(`json: cannot unmarshal ${goKindWord(v)} into Go value of type []uint8`);
+        if (v.kind !== 'string') throw new GoJsonError(`json: cannot unmarshal ${v.kind} into Go value of type []uint8`);
         return decodeGoBase64(Buffer.from(v.value, 'utf8'));
       default: {
         const int = INT_TYPES[f.type];
@@ -210,7 +210,7 @@ export class ProtoJson {
   private intValue(goType: string, min: bigint, max: bigint, v: GoJsonValue): string {
     const inner = v.kind === 'string' ? unmarshalWhole(v.raw) : v;
     if (inner.kind === 'null') return '0';
-    if (inner.kind !== 'number') throw new GoJsonError(`json: cannot unmarshal ${goKindWord(inner)} into Go value of type ${goType}`);
+    if (inner.kind !== 'number') throw new GoJsonError(`json: cannot unmarshal ${inner.kind} into Go value of type ${goType}`);
     if (!/^-?\d+$/.test(inner.text) || BigInt(inner.text) < min || BigInt(inner.text) > max) {
       throw new GoJsonError(`json: cannot unmarshal number ${inner.text} into Go value of type ${goType}`);
     }
@@ -224,7 +224,7 @@ export class ProtoJson {
       return n;
     }
     if (v.kind === 'null') return 0;
-    if (v.kind !== 'number') throw new GoJsonError(`json: cannot unmarshal ${goKindWord(v)} into Go value of type ${e.goName}`);
+    if (v.kind !== 'number') throw new GoJsonError(`json: cannot unmarshal ${v.kind} into Go value of type ${e.goName}`);
     if (!/^-?\d+$/.test(v.text) || BigInt(v.text) < -(1n << 31n) || BigInt(v.text) >= 1n << 31n) {
       throw new GoJsonError(`json: cannot unmarshal number ${v.text} into Go value of type ${e.goName}`);
     }

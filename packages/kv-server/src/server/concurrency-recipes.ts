@@ -7,6 +7,7 @@
  */
 import { prefixEnd, type KeyValue, type KvMember, type RangeResponse, type ResponseHeader } from '@pontoon/kv';
 import { EtcdError } from '../etcd-errors.js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { toGrpcStatus } from './grpc-status.js';
 
 /** clientv3/concurrency's default session TTL, in seconds. */
@@ -29,7 +30,7 @@ export function throughEmbeddedClient<Req, Res>(fn: (request: Req, signal: Abort
     } catch (err) {
       const status = toGrpcStatus(err);
       // A call the client left is answered as cancelled, whatever clientv3 would make of it.
-      if (status.code === 1) throw err;
+      if (status.code === GrpcStatus.CANCELLED) throw err;
       throw new Error(status.details);
     }
   };
